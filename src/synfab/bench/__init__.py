@@ -1,0 +1,1 @@
+"""Benchmarks run by `synfab bench NAME`: each measures synfab beside a baseline in the same run."""

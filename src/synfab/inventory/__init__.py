@@ -1,0 +1,1 @@
+"""Lots and sublots, the immutable stock ledger and the balances derived from it, reservations, genealogy."""

@@ -1,0 +1,1 @@
+"""Customers, sales orders and their lines, work orders and their operations."""

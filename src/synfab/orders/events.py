@@ -1,0 +1,140 @@
+"""What happens to customers, sales orders and work orders.
+
+Every sales order event carries `order_id` and every work order event `work_order_id`, so the timeline of
+an order (and the orders loop) can find them. Creating an order records `SalesOrderCreated` and one
+`SalesOrderLineAdded` per line, so a consumer handles lines the same way however they arrived.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from synfab.core.bus import Event
+from synfab.orders.schemas import QtyOut
+
+
+@dataclass(frozen=True, kw_only=True)
+class CustomerCreated(Event):
+    customer_id: int
+    code: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CustomerChanged(Event):
+    customer_id: int
+    code: str
+    changes: dict[str, list[str | None]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SalesOrderCreated(Event):
+    order_id: int
+    code: str
+    customer_id: int
+    site_id: int
+    line_count: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class SalesOrderChanged(Event):
+    """The header changed, or the status that follows the lines: `changes` is field → [old, new]."""
+
+    order_id: int
+    code: str
+    changes: dict[str, list[str | None]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SalesOrderCancelled(Event):
+    order_id: int
+    code: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SalesOrderLineAdded(Event):
+    order_id: int
+    order_code: str
+    line_id: int
+    line_no: int
+    material_id: int
+    quantity: QtyOut
+    due_date: date
+    priority: str
+    site_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class SalesOrderLineChanged(Event):
+    """Old and new values of all three fields people change (equal when that one did not change)."""
+
+    order_id: int
+    order_code: str
+    line_id: int
+    line_no: int
+    material_id: int
+    old_quantity: QtyOut
+    new_quantity: QtyOut
+    old_due_date: date
+    new_due_date: date
+    old_priority: str
+    new_priority: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SalesOrderLineCancelled(Event):
+    order_id: int
+    order_code: str
+    line_id: int
+    line_no: int
+    material_id: int
+    quantity: QtyOut
+    due_date: date
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkOrderCreated(Event):
+    work_order_id: int
+    code: str
+    material_id: int
+    quantity: QtyOut
+    due_date: date
+    site_id: int
+    production_line_id: int | None
+    sales_order_line_id: int | None
+    parent_id: int | None
+    bom_id: int | None
+    routing_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkOrderChanged(Event):
+    """Old and new quantity, due date and priority (equal when that one did not change)."""
+
+    work_order_id: int
+    code: str
+    material_id: int
+    old_quantity: QtyOut
+    new_quantity: QtyOut
+    old_due_date: date
+    new_due_date: date
+    old_priority: str
+    new_priority: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkOrderCancelled(Event):
+    work_order_id: int
+    code: str
+    material_id: int
+    quantity: QtyOut
+    sales_order_line_id: int | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SalesOrdersImported(Event):
+    """Many new orders entered at once (a spreadsheet, an ERP sync): their ids, instead of one event each."""
+
+    order_ids: list[int]
+    line_count: int
+    source: str  # the file name, or the system that sent them

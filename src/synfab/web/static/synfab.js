@@ -1,0 +1,52 @@
+// synfab page behaviour. No inline scripts anywhere (CSP script-src 'self'): pages declare what they
+// need with data attributes and this file wires it up, also after htmx swaps new content in.
+(function () {
+  "use strict";
+
+  // Send the session's CSRF token with every htmx request.
+  document.addEventListener("htmx:configRequest", function (evt) {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    if (meta && meta.content) evt.detail.headers["X-CSRF-Token"] = meta.content;
+  });
+
+  // <div class="chart" data-chart='{"option": {...ECharts option...}}'></div>
+  function drawCharts(root) {
+    if (!window.echarts) return;
+    root.querySelectorAll("[data-chart]").forEach(function (el) {
+      if (el.dataset.drawn) return;
+      el.dataset.drawn = "1";
+      var chart = echarts.init(el, null, { renderer: "canvas" });
+      chart.setOption(JSON.parse(el.dataset.chart));
+      window.addEventListener("resize", function () { chart.resize(); });
+    });
+  }
+
+  // <select data-autosubmit> submits its form on change (filters).
+  function wireAutosubmit(root) {
+    root.querySelectorAll("[data-autosubmit]").forEach(function (el) {
+      if (el.dataset.wired) return;
+      el.dataset.wired = "1";
+      el.addEventListener("change", function () { el.form && el.form.requestSubmit(); });
+    });
+  }
+
+  // <button data-confirm="Are you sure?">
+  document.addEventListener("click", function (evt) {
+    var el = evt.target.closest("[data-confirm]");
+    if (el && !window.confirm(el.dataset.confirm)) evt.preventDefault();
+  });
+
+  // <form data-once>: disable the submit button after the first submission.
+  document.addEventListener("submit", function (evt) {
+    var form = evt.target;
+    if (form.matches && form.matches("form[data-once]")) {
+      if (form.dataset.sent) { evt.preventDefault(); return; }
+      form.dataset.sent = "1";
+      form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = true; });
+    }
+  });
+
+  function init(root) { drawCharts(root); wireAutosubmit(root); }
+  document.addEventListener("DOMContentLoaded", function () { init(document); });
+  document.addEventListener("htmx:load", function (evt) { init(evt.detail.elt); });
+})();
