@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -11,9 +12,11 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import func, select
+from typer.testing import CliRunner
 
 from synfab.bootstrap import build_database
 from synfab.catalog.models import Bom, Material
+from synfab.cli import app as cli_app
 from synfab.core import crypto
 from synfab.core.context import SYSTEM, acting_as
 from synfab.core.db import Database
@@ -121,3 +124,15 @@ def test_the_demo_workbook_is_a_valid_import_file(tmp_path: Path) -> None:
         report = run_import(db, demo_workbook(date(2026, 11, 23), locale="en"), "demo-en.xlsx", dry_run=True)
     assert report.ok and not report.committed
     assert {s.kind for s in report.summaries} >= {"plant", "materials", "boms", "routings", "sales_orders", "stock"}
+
+
+def test_the_demo_audit_log_verifies_and_names_a_direct_edit(demo: Database, tmp_path: Path) -> None:
+    runner = CliRunner()
+    ok = runner.invoke(cli_app, ["audit", "verify", "--db", demo.engine.url.database])
+    assert ok.exit_code == 0 and "intact" in ok.output, ok.output
+    copy = tmp_path / "edited.db"  # edited behind the application's back, in a copy: the demo stays intact
+    with sqlite3.connect(demo.engine.url.database) as source, sqlite3.connect(copy) as target:
+        source.backup(target)
+        target.execute("UPDATE audit_record SET actor = 'mallory' WHERE id = 5")
+    bad = runner.invoke(cli_app, ["audit", "verify", "--db", str(copy), "--lang", "en"])
+    assert bad.exit_code == 1 and "record 5" in bad.output and "altered" in bad.output, bad.output

@@ -155,6 +155,16 @@ def change_sales_order_line(order_id: int, line_id: int, body: SalesOrderLineUpd
     return SalesOrderLineRead.of(line)
 
 
+@router.post("/sales-orders/{order_id}/lines/{line_id}/release", status_code=201, tags=["sales orders"])
+def release_sales_order_line(order_id: int, line_id: int, uow: UowDep, user: WorkOrderCreator,
+                             body: VersionIn | None = None) -> list[WorkOrderRead]:
+    """Release production of an open line: its work order and child work orders for the make components of the
+    BOM, all levels, parent first; the line becomes released. A line with open work orders gets 409."""
+    made = service.release_sales_order_line(uow, order_id, line_id, body.version if body else None)
+    uow.commit()
+    return [WorkOrderRead.of(wo) for wo in made]
+
+
 @router.post("/sales-orders/{order_id}/lines/{line_id}/cancel", tags=["sales orders"])
 def cancel_sales_order_line(order_id: int, line_id: int, uow: UowDep, user: OrderChanger,
                             body: VersionIn | None = None) -> SalesOrderLineRead:
@@ -194,6 +204,15 @@ def create_work_order(body: WorkOrderCreate, uow: UowDep, user: WorkOrderCreator
         uow.complete_idempotency(idempotency_key, {"id": wo.id})
     uow.commit()
     return WorkOrderRead.of(wo)
+
+
+@router.post("/work-orders/release", status_code=201, tags=["work orders"])
+def release_work_order(body: WorkOrderCreate, uow: UowDep, user: WorkOrderCreator) -> list[WorkOrderRead]:
+    """Release production (for stock, or for a sales order line): the work order and a child work order for every
+    make component of its bill of materials, all levels, parent first."""
+    made = service.release_work_order(uow, body)
+    uow.commit()
+    return [WorkOrderRead.of(wo) for wo in made]
 
 
 @router.get("/work-orders/{work_order_id}", tags=["work orders"])

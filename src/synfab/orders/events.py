@@ -138,3 +138,14 @@ class SalesOrdersImported(Event):
     order_ids: list[int]
     line_count: int
     source: str  # the file name, or the system that sent them
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProductionReleased(Event):
+    """Production of a sales order line (or of stock) was released: its work order and, under it, a child work
+    order for every make component of the BOM, all levels."""
+
+    work_order_id: int
+    code: str
+    sales_order_line_id: int | None
+    work_order_ids: list[int]

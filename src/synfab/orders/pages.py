@@ -282,6 +282,9 @@ def _timeline_text(row: EventRecord) -> str:
         return _("Work order {code} created for {quantity}", code=p["code"], quantity=_qty_text(p["quantity"]))
     if t == "WorkOrderCancelled":
         return _("Work order {code} cancelled", code=p["code"])
+    if t == "ProductionReleased":
+        return _("Production released: work order {code} with {n} work orders for its components", code=p["code"],
+                 n=len(p["work_order_ids"]) - 1)
     return t
 
 
@@ -297,6 +300,7 @@ def _order_detail(request: Request, session: Session, order_id: int, *, error: D
         request, "orders/sales_order.html", order=order, work_orders=work_orders, timeline=timeline,
         tz=plant.time_zone_of(session, order.site), priorities=Priority, today=_today(session),
         changeable=CHANGEABLE_LINE_STATUSES, open_lines=OPEN_LINE_STATUSES, materials=_materials(session),
+        open_work=OPEN_WORK_ORDER_STATUSES,
         order_open=order.status in OPEN_ORDER_STATUSES, error=error,
         status_code=error.status_code if error else 200,
     )
@@ -389,6 +393,15 @@ def create_line_work_order(order_id: int, line_id: int, request: Request, uow: U
 
     return _on_order(request, uow, order_id, action, key=idempotency_key, scope="orders.create_line_work_order",
                      redirect="/orders/work-orders/{result}")
+
+
+@router.post("/sales-orders/{order_id}/lines/{line_id}/release")
+def release_line(order_id: int, line_id: int, request: Request, uow: UowDep, user: WorkOrderCreator,
+                 idempotency_key: Annotated[str, Form()], version: Annotated[int, Form()]) -> Response:
+    """Release production of the line: its work order and those of the components it makes; sent twice, once."""
+    return _on_order(request, uow, order_id,
+                     lambda: service.release_sales_order_line(uow, order_id, line_id, version),
+                     key=idempotency_key, scope="orders.release_line")
 
 
 # -- work orders ------------------------------------------------------------------------------------------------

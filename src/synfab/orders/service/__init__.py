@@ -20,6 +20,11 @@ from synfab.orders.service.customers import (  # noqa: F401
     list_customers,
     update_customer,
 )
+from synfab.orders.service.release import (  # noqa: F401
+    component_quantity,
+    release_sales_order_line,
+    release_work_order,
+)
 from synfab.orders.service.sales_orders import (  # noqa: F401
     ORDER_EVENT_TYPES,
     WORK_ORDER_EVENT_TYPES,

@@ -392,7 +392,7 @@ def sales_order_line_query(
 
 ORDER_EVENT_TYPES = ("SalesOrderCreated", "SalesOrderChanged", "SalesOrderCancelled", "SalesOrderLineAdded",
                      "SalesOrderLineChanged", "SalesOrderLineCancelled")
-WORK_ORDER_EVENT_TYPES = ("WorkOrderCreated", "WorkOrderChanged", "WorkOrderCancelled")
+WORK_ORDER_EVENT_TYPES = ("WorkOrderCreated", "WorkOrderChanged", "WorkOrderCancelled", "ProductionReleased")
 
 
 def order_timeline(session: Session, order: SalesOrder, limit: int = 200) -> list[EventRecord]:
