@@ -63,7 +63,7 @@ LAST = ("/api/v1/me/second-factor", "/profile/second-factor", "/api/v1/me/passwo
         "/api/v1/session")
 # A path parameter naming a record that belongs somewhere in the plant: out of scope, it must not be reached.
 SCOPED_PARAMS = frozenset({"node_id", "order_id", "line_id", "work_order_id", "lot_id", "reservation_id", "user_id",
-                           "grant_id", "token_id", "certification_id", "entry_id"})
+                           "grant_id", "token_id", "certification_id", "entry_id", "operation_id"})
 
 
 @dataclass
@@ -134,7 +134,8 @@ def build_scene(db: Database, plant: MiniPlant) -> Scene:
         for key, node in (("L1", plant.line1), ("L2", plant.line2), ("BJ", line_bj)):
             wo = made[key]
             sides[key] = Side(
-                ids={"node_id": node, "parent_id": node, "work_order_id": wo.id, "demand_id": wo.id, "lot_id": lots[key].id,
+                ids={"node_id": node, "parent_id": node, "work_order_id": wo.id, "demand_id": wo.id,
+                     "operation_id": wo.operations[0].id, "lot_id": lots[key].id,
                      "reservation_id": reservations[key].id, "location_id": wip[key]},
                 markers=[wo.code, lots[key].code, f"WIP-{key}"],
                 rows=[(WorkOrder, wo.id), (Lot, lots[key].id), (Reservation, reservations[key].id),

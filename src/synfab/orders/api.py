@@ -229,6 +229,16 @@ def change_work_order(work_order_id: int, body: WorkOrderUpdate, uow: UowDep,
     return WorkOrderRead.of(wo)
 
 
+@router.post("/work-orders/{work_order_id}/operations/{operation_id}/start", tags=["work orders"])
+def start_operation(work_order_id: int, operation_id: int, uow: UowDep, user: WorkOrderChanger,
+                    body: VersionIn | None = None) -> WorkOrderRead:
+    """Start an operation as the signed-in operator. 403 `not_qualified` names the skill, the level needed and
+    the level held, unless a supervisor signed an override (`/api/v1/skills/qualification-override`)."""
+    op = service.start_operation(uow, work_order_id, operation_id, body.version if body else None)
+    uow.commit()
+    return WorkOrderRead.of(service.get_work_order(uow.session, op.work_order_id))
+
+
 @router.post("/work-orders/{work_order_id}/cancel", tags=["work orders"])
 def cancel_work_order(work_order_id: int, uow: UowDep, user: WorkOrderChanger,
                       body: VersionIn | None = None) -> WorkOrderRead:

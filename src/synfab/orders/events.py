@@ -149,3 +149,16 @@ class ProductionReleased(Event):
     code: str
     sales_order_line_id: int | None
     work_order_ids: list[int]
+
+
+@dataclass(frozen=True, kw_only=True)
+class OperationStarted(Event):
+    """An operator started an operation at the terminal (`overridden`: on a supervisor's signed override)."""
+
+    work_order_id: int
+    code: str
+    operation_id: int
+    seq: int
+    work_center_id: int | None
+    operator: str
+    overridden: bool

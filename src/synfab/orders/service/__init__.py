@@ -20,6 +20,7 @@ from synfab.orders.service.customers import (  # noqa: F401
     list_customers,
     update_customer,
 )
+from synfab.orders.service.operations import start_operation  # noqa: F401
 from synfab.orders.service.release import (  # noqa: F401
     component_quantity,
     release_sales_order_line,
