@@ -236,7 +236,7 @@ def start_operation(work_order_id: int, operation_id: int, uow: UowDep, user: Wo
     the level held, unless a supervisor signed an override (`/api/v1/skills/qualification-override`)."""
     op = service.start_operation(uow, work_order_id, operation_id, body.version if body else None)
     uow.commit()
-    return WorkOrderRead.of(service.get_work_order(uow.session, op.work_order_id))
+    return WorkOrderRead.of(op.work_order)
 
 
 @router.post("/work-orders/{work_order_id}/cancel", tags=["work orders"])

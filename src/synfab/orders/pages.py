@@ -300,7 +300,7 @@ def _order_detail(request: Request, session: Session, order_id: int, *, error: D
         request, "orders/sales_order.html", order=order, work_orders=work_orders, timeline=timeline,
         tz=plant.time_zone_of(session, order.site), priorities=Priority, today=_today(session),
         changeable=CHANGEABLE_LINE_STATUSES, open_lines=OPEN_LINE_STATUSES, materials=_materials(session),
-        open_work=OPEN_WORK_ORDER_STATUSES,
+        releasable={ln.id for ln in order.lines if service.line_releasable(ln, work_orders.get(ln.id, []))},
         order_open=order.status in OPEN_ORDER_STATUSES, error=error,
         status_code=error.status_code if error else 200,
     )

@@ -22,7 +22,7 @@ from synfab.orders.service.customers import (  # noqa: F401
 )
 from synfab.orders.service.operations import start_operation  # noqa: F401
 from synfab.orders.service.release import (  # noqa: F401
-    component_quantity,
+    line_releasable,
     release_sales_order_line,
     release_work_order,
 )

@@ -9,6 +9,7 @@ Bought components are left to materials planning. Each work order takes the oper
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import ROUND_UP, Decimal
 
 from sqlalchemy import select
@@ -74,6 +75,20 @@ def release_work_order(uow: UnitOfWork, data: WorkOrderCreate) -> list[WorkOrder
     return made
 
 
+# Released before and all its work orders cancelled: a line can be released again.
+RELEASABLE_LINE_STATUSES = frozenset({LineStatus.OPEN, LineStatus.RELEASED})
+
+
+def _open_work_order(work_orders: Iterable[WorkOrder]) -> WorkOrder | None:
+    """The line's own (top-level) work order still open, if any."""
+    return next((wo for wo in work_orders if wo.parent_id is None and wo.status in OPEN_WORK_ORDER_STATUSES), None)
+
+
+def line_releasable(line: SalesOrderLine, work_orders: Iterable[WorkOrder]) -> bool:
+    """Whether `release_sales_order_line` would take the line, given the work orders made for it."""
+    return line.status in RELEASABLE_LINE_STATUSES and _open_work_order(work_orders) is None
+
+
 def release_sales_order_line(uow: UnitOfWork, order_id: int, line_id: int,
                              version: int | None = None) -> list[WorkOrder]:
     """Release production of an open sales order line: its work orders (see `release_work_order`); the line
@@ -83,14 +98,12 @@ def release_sales_order_line(uow: UnitOfWork, order_id: int, line_id: int,
     order = line.order
     if version is not None:
         check_version(line, version)
-    open_work = uow.session.scalar(select(WorkOrder.code).where(
-        WorkOrder.sales_order_line_id == line.id, WorkOrder.parent_id.is_(None),
-        WorkOrder.status.in_(list(OPEN_WORK_ORDER_STATUSES))).limit(1))
+    open_work = _open_work_order(uow.session.scalars(select(WorkOrder).where(WorkOrder.sales_order_line_id == line.id)))
     if open_work is not None:
         raise Conflict("line_already_released", _l(
             "Line {line_no} of sales order {code} is already released ({work_order}); change its work orders "
-            "instead.", line_no=line.line_no, code=order.code, work_order=open_work))
-    if line.status not in (LineStatus.OPEN, LineStatus.RELEASED):  # released before, its work orders cancelled
+            "instead.", line_no=line.line_no, code=order.code, work_order=open_work.code))
+    if line.status not in RELEASABLE_LINE_STATUSES:
         raise Invalid("sales_order_line_not_open", _l(
             "Line {line_no} of sales order {code} is {status}; only open lines can be released.",
             line_no=line.line_no, code=order.code, status=line.status.label))
