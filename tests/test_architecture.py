@@ -8,7 +8,7 @@ from pathlib import Path
 import synfab
 
 ROOT = Path(synfab.__file__).parent
-CONTEXTS = ["plant", "catalog", "orders", "inventory", "people", "connect"]
+CONTEXTS = ["plant", "catalog", "orders", "inventory", "planning", "people", "connect"]
 # A context's edge modules serve HTTP and may use web's helpers; everything else is domain code.
 EDGE = {"api.py", "pages.py", "cli.py"}
 

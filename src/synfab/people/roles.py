@@ -22,6 +22,9 @@ OBJECT_TYPES: dict[str, LazyText] = {
     "audit": _l("Audit log"),
     "skill": _l("Skills, certifications and training"),
     "roster": _l("Shift rosters"),
+    "supplier": _l("Suppliers"),
+    "purchase_order": _l("Purchase orders and suggestions"),
+    "shipment": _l("Shipments"),
 }
 
 
@@ -32,7 +35,8 @@ def perms(objects: str | list[str], actions: str | tuple[str, ...] = ACTIONS) ->
 
 
 MASTER = ["plant", "material", "bom", "routing", "customer"]
-PRODUCTION = ["sales_order", "work_order", "stock"]
+PRODUCTION = ["sales_order", "work_order", "stock", "shipment"]
+PURCHASING = ["supplier", "purchase_order"]
 
 BUILTIN_ROLES: dict[str, tuple[str, str, set[str]]] = {
     # code: (zh name, en name, permissions)
@@ -41,16 +45,20 @@ BUILTIN_ROLES: dict[str, tuple[str, str, set[str]]] = {
     "engineer": ("工程师", "Engineer", perms(MASTER + PRODUCTION + ["skill", "roster"], "view")
                  | perms(["plant", "material", "bom", "routing"], ("create", "change"))
                  | perms("import", ("view", "create"))),
-    "quality": ("质量", "Quality", perms(MASTER + PRODUCTION + ["skill", "audit"], "view")
+    "quality": ("质量", "Quality", perms(MASTER + PRODUCTION + PURCHASING + ["skill", "audit"], "view")
                 | perms("stock", ("change", "approve"))),
-    "manager": ("管理者", "Manager", perms(MASTER + PRODUCTION + ["skill", "audit"], "view")
-                | perms(["customer", "sales_order", "work_order", "roster"], ("view", "create", "change", "approve"))
+    "manager": ("管理者", "Manager", perms(MASTER + PRODUCTION + PURCHASING + ["skill", "audit"], "view")
+                | perms(["customer", "sales_order", "work_order", "shipment", "roster"],
+                        ("view", "create", "change", "approve"))
+                | perms("purchase_order", "approve")
                 | perms("skill", "approve") | perms("import", ("view", "create")) | perms("outbox", "view")
                 | perms("user", ("view", "create", "change"))),
     "it_admin": ("IT 管理员", "IT administrator", perms("*")),
-    "procurement": ("采购", "Procurement", perms(MASTER + PRODUCTION, "view") | perms("stock", ("create", "change"))),
+    "procurement": ("采购", "Procurement", perms(MASTER + PRODUCTION, "view")
+                    | perms(["stock", "shipment"], ("create", "change"))
+                    | perms(PURCHASING, ("view", "create", "change"))),
     "hr_training": ("人事培训", "HR & training", perms(["plant", "user"], "view")
                     | perms(["skill", "roster"], ("view", "create", "change", "approve"))),
-    "supplier": ("供应商", "Supplier", perms("material", "view")),
-    "viewer": ("只读", "Viewer", perms(MASTER + PRODUCTION, "view")),
+    "supplier": ("供应商", "Supplier", perms(["material", "purchase_order"], "view")),
+    "viewer": ("只读", "Viewer", perms(MASTER + PRODUCTION + PURCHASING, "view")),
 }

@@ -25,7 +25,12 @@ from synfab.core.i18n import LANGUAGE_NAMES, LOCALES, LazyText, current_locale, 
 from synfab.core.ids import new_id
 
 WEB = Path(__file__).resolve().parent
-CONTEXTS_WITH_PAGES = ("plant", "catalog", "orders", "inventory", "people", "connect", "skills")
+# Template prefix → package whose `templates/` it names (sub-contexts get a short prefix of their own).
+CONTEXTS_WITH_PAGES = {name: f"synfab.{name}" for name in
+                       ("plant", "catalog", "orders", "inventory", "people", "connect")} | {
+    "skills": "synfab.people.skills", "shipments": "synfab.orders.shipments",
+    "purchasing": "synfab.inventory.purchasing", "materials": "synfab.planning.materials",
+    "schedule": "synfab.planning.schedule"}
 
 
 @dataclass(frozen=True)
@@ -39,8 +44,8 @@ class NavItem:
 
 def _context_loaders() -> dict[str, FileSystemLoader]:
     loaders = {}
-    for name in CONTEXTS_WITH_PAGES:
-        spec = importlib.util.find_spec(f"synfab.{name}" if name != "skills" else "synfab.people.skills")
+    for name, package in CONTEXTS_WITH_PAGES.items():
+        spec = importlib.util.find_spec(package)
         if spec and spec.origin:
             folder = Path(spec.origin).parent / "templates"
             if folder.is_dir():

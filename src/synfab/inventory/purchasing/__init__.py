@@ -1,0 +1,1 @@
+"""Purchasing: suppliers, purchase orders, and receiving against them into lots."""

@@ -1,0 +1,1 @@
+"""Shipments: finished lots picked against sales order lines, shipped, partial deliveries."""

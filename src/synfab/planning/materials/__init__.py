@@ -1,0 +1,2 @@
+"""Materials: availability per work order, reservations against lots, shortages, MRP netting and purchase
+suggestions."""

@@ -1,0 +1,3 @@
+"""Tables of this context."""
+
+from __future__ import annotations

@@ -1,0 +1,1 @@
+"""The dispatch schedule: finite-capacity forward scheduling of released operations on their work centers."""
