@@ -162,3 +162,93 @@ class OperationStarted(Event):
     work_center_id: int | None
     operator: str
     overridden: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class OperationPaused(Event):
+    """A running operation was paused at the terminal, with the reason the operator chose."""
+
+    work_order_id: int
+    code: str
+    operation_id: int
+    seq: int
+    work_center_id: int | None
+    reason: str
+    operator: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class OperationResumed(Event):
+    work_order_id: int
+    code: str
+    operation_id: int
+    seq: int
+    work_center_id: int | None
+    operator: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProductionReported(Event):
+    """Quantities reported on an operation (good, scrap with its reason, rework), in the material's base unit."""
+
+    work_order_id: int
+    code: str
+    operation_id: int
+    seq: int
+    work_center_id: int | None
+    good: QtyOut
+    scrap: QtyOut
+    rework: QtyOut
+    scrap_reason: str | None
+    operator: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class OperationCompleted(Event):
+    """An operation is done; `last` when it was the work order's last open operation."""
+
+    work_order_id: int
+    code: str
+    operation_id: int
+    seq: int
+    work_center_id: int | None
+    good_qty: QtyOut
+    scrap_qty: QtyOut
+    last: bool
+    operator: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class MaterialConsumed(Event):
+    """A lot (or stock without a lot) was consumed into a work order at an operation: scanned, or backflushed."""
+
+    work_order_id: int
+    code: str
+    operation_id: int | None
+    material_id: int
+    lot_id: int | None
+    location_id: int
+    quantity: QtyOut
+    backflushed: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutputLotProduced(Event):
+    """A work order put good output into a lot (its WIP location, or finished goods at the last operation)."""
+
+    work_order_id: int
+    code: str
+    operation_id: int
+    material_id: int
+    lot_id: int
+    location_id: int
+    quantity: QtyOut
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkOrderCompleted(Event):
+    work_order_id: int
+    code: str
+    material_id: int
+    good_qty: QtyOut
+    sales_order_line_id: int | None
