@@ -52,3 +52,21 @@ def test_lazy_parameters_follow_the_language() -> None:
     assert "产线" in text.in_locale("zh_CN")
     assert "Production line" in text.in_locale("en")
     assert translate("Home", "zh_CN") == "首页"
+
+
+def test_one_message_has_one_translation_in_every_catalog() -> None:
+    """The catalogs are merged into one per language (first one wins): the same text without a context must read
+    the same in all of them, or a page shows another context's meaning. Give different meanings a context (_lc)."""
+    seen: dict[tuple[str | None, str], tuple[str, str]] = {}
+    conflicts = []
+    for po in sorted((LOCALE_DIR / "zh_CN" / "LC_MESSAGES").glob("*.po")):
+        with po.open("rb") as fh:
+            for m in read_po(fh, locale="zh_CN"):
+                if not m.id or not m.string or m.fuzzy:
+                    continue
+                key = (m.context, m.id if isinstance(m.id, str) else m.id[0])
+                text = m.string if isinstance(m.string, str) else m.string[0]
+                first = seen.setdefault(key, (po.name, text))
+                if first[1] != text:
+                    conflicts.append(f"{key[1]!r}: {first[0]} {first[1]!r} ≠ {po.name} {text!r}")
+    assert conflicts == []

@@ -8,8 +8,8 @@ from synfab.core.bus import MessageBus
 from synfab.core.config import Settings, get_settings
 from synfab.core.db import Base, Database
 
-CONTEXTS = ("plant", "catalog", "orders", "orders.shipments", "inventory", "inventory.purchasing", "planning.materials",
-            "planning.schedule", "people", "people.skills")
+CONTEXTS = ("plant", "catalog", "orders", "orders.shipments", "orders.terminal", "inventory", "inventory.purchasing",
+            "planning.materials", "planning.schedule", "people", "people.skills")
 
 
 def load_models() -> None:

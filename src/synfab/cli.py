@@ -90,7 +90,8 @@ def run_server(settings: Settings, database: Database, host: str, port: int, ban
     console.print(f"synfab is running at [bold]http://{host}:{port}/[/bold]  (Ctrl-C stops it)")
     if banner:
         console.print(banner)
-    uvicorn.run(application, host=host, port=port, log_level="warning")
+    # Open live streams (SSE) never end by themselves: give them a few seconds, then stop.
+    uvicorn.run(application, host=host, port=port, log_level="warning", timeout_graceful_shutdown=3)
 
 
 @app.command()

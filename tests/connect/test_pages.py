@@ -84,7 +84,7 @@ def test_export_and_template_downloads(client: TestClient, plant: MiniPlant) -> 
     client.cookies.set("synfab_lang", "en")
     template = sheet_rows(client.get("/import/templates/plant.xlsx").content)
     assert template["Plant structure"] == [["Code", "Name", "English name", "Level", "Parent", "Time zone",
-                                            "Shift calendar", "Equipment class", "Capacity", "Order", "Active",
+                                            "Shift calendar", "Equipment class", "Capacity", "Storage role", "Order", "Active",
                                             "Description"]]
     assert "Instructions" in CalamineWorkbook.from_filelike(
         io.BytesIO(client.get("/import/templates/plant.xlsx").content)).sheet_names

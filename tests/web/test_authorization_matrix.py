@@ -63,7 +63,8 @@ LAST = ("/api/v1/me/second-factor", "/profile/second-factor", "/api/v1/me/passwo
         "/api/v1/session")
 # A path parameter naming a record that belongs somewhere in the plant: out of scope, it must not be reached.
 SCOPED_PARAMS = frozenset({"node_id", "order_id", "line_id", "work_order_id", "lot_id", "reservation_id", "user_id",
-                           "grant_id", "token_id", "certification_id", "entry_id", "operation_id"})
+                           "grant_id", "token_id", "certification_id", "entry_id", "operation_id", "outage_id",
+                           "shipment_id", "shipment_line_id", "purchase_order_id", "po_line_id", "suggestion_id"})
 
 
 @dataclass
@@ -144,6 +145,48 @@ def build_scene(db: Database, plant: MiniPlant) -> Scene:
         for code, order in so.items():
             orders_side[code] = Side(ids={"order_id": order.id, "line_id": order.lines[0].id}, markers=[code],
                                      rows=[(SalesOrder, order.id)])
+    with db.uow() as uow:  # a draft shipment of each site's order, with a finished lot picked on it
+        from synfab.orders.shipments import service as shipments
+        from synfab.orders.shipments.models import Shipment
+        from synfab.orders.shipments.schemas import PickIn, ShipmentCreate
+
+        for code, key in (("SO-SH-7Q", "L1"), ("SO-BJ-7Q", "BJ")):
+            fg = inventory.ensure_lot(uow, catalog.caliper, f"FGL-{key}-7Q")
+            inventory.post_moves(uow, [MoveIn(kind=MoveKind.PRODUCTION, material_id=catalog.caliper,
+                                              to_location_id=wip[key], quantity=Decimal(9), lot_id=fg.id)])
+            shipment = shipments.create_shipment(uow, ShipmentCreate(sales_order_id=so[code].id))
+            picked = shipments.pick_lot(uow, shipment.id, PickIn(
+                sales_order_line_id=so[code].lines[0].id, lot_id=fg.id, from_location_id=wip[key],
+                quantity=Decimal(2)))
+            uow.flush()
+            orders_side[code].ids |= {"shipment_id": shipment.id, "shipment_line_id": picked.id}
+            orders_side[code].markers.append(shipment.code)
+            orders_side[code].rows.append((Shipment, shipment.id))
+        uow.commit()
+    with db.uow() as uow:  # purchasing: a shared supplier; per site a purchase order and a purchase suggestion
+        from synfab.inventory.purchasing import service as purchasing
+        from synfab.inventory.purchasing.models import PurchaseOrder
+        from synfab.inventory.purchasing.schemas import PurchaseOrderCreate, PurchaseOrderLineIn, SupplierCreate
+        from synfab.planning.materials.models import PurchaseSuggestion
+
+        supplier = purchasing.create_supplier(uow, SupplierCreate(code="SUP-7Q", name="矩阵供应商"))
+        uow.flush()
+        for code, site in (("SO-SH-7Q", plant.site), ("SO-BJ-7Q", site_bj)):
+            po_code = code.replace("SO-", "PO-")
+            po = purchasing.create_purchase_order(uow, PurchaseOrderCreate(
+                code=po_code, supplier_id=supplier.id, site_id=site, lines=[PurchaseOrderLineIn(
+                    material_id=catalog.casting, quantity=Decimal(5), due_date=date(2026, 12, 5))]))
+            suggestion = PurchaseSuggestion(material_id=catalog.casting, site_id=site, supplier_id=supplier.id,
+                                            net_quantity=Decimal(3), quantity=Decimal(3),
+                                            need_date=date(2026, 12, 9), order_by=date(2026, 12, 1))
+            uow.session.add(suggestion)
+            uow.flush()
+            orders_side[code].ids |= {"purchase_order_id": po.id, "po_line_id": po.lines[0].id,
+                                      "suggestion_id": suggestion.id}
+            orders_side[code].markers.append(po_code)
+            orders_side[code].rows += [(PurchaseOrder, po.id), (PurchaseSuggestion, suggestion.id)]
+        uow.commit()
+        purchase_ids = {"supplier_id": supplier.id}
     sides["BJ"].markers.append("SITE-BJ")
     sides["BJ"].rows.append((PlantNode, site_bj))
     _merge(sides["BJ"], orders_side["SO-BJ-7Q"])
@@ -176,6 +219,17 @@ def build_scene(db: Database, plant: MiniPlant) -> Scene:
             sides[key].rows += [(Certification, cert.id), (RosterEntry, entry.id)]
         uow.commit()
         skill_ids = {"skill_id": skill.id, "plan_id": plan.id}
+    with db.uow() as uow:  # a breakdown of a work center of each side (the schedule's records)
+        from synfab.planning.schedule import service as schedule
+        from synfab.planning.schedule.models import WorkCenterOutage
+
+        wc_bj = _node(uow, code="WC-BJ", name="北京工位", level=Level.WORK_CENTER, parent_id=line_bj)
+        for key, wc in (("L1", plant.wc1), ("L2", plant.wc2), ("BJ", wc_bj)):
+            outage = schedule.report_breakdown(uow, wc, f"BRK-{key}-7Q", 60)
+            sides[key].ids["outage_id"] = outage.id
+            sides[key].markers.append(f"BRK-{key}-7Q")
+            sides[key].rows.append((WorkCenterOutage, outage.id))
+        uow.commit()
     with db.uow() as uow:  # master data the catalog routes name
         from synfab.catalog import service as catalog_service
         from synfab.catalog.models import Unit
@@ -191,7 +245,7 @@ def build_scene(db: Database, plant: MiniPlant) -> Scene:
         uow.commit()
         master = {"conversion_id": conversion.id, "class_id": castings.id, "external_id": erp_code.id}
     with db.session() as s:
-        shared = master | skill_ids | {
+        shared = master | skill_ids | purchase_ids | {
             "calendar_id": plant.calendar, "material_id": catalog.caliper, "bom_id": catalog.bom_caliper,
             "routing_id": catalog.routing_caliper, "unit_id": catalog.pcs, "customer_id": customers.acme,
             "role_id": s.scalar(select(Role.id).where(Role.code == "viewer")),

@@ -18,6 +18,7 @@ import uvicorn
 
 from synfab.bootstrap import build_database
 from synfab.core.context import SYSTEM, acting_as
+from synfab.core.db import Database
 from synfab.migrations import upgrade
 from synfab.sim.demo import load_demo
 from synfab.sim.demo_data import DEMO_PASSWORD
@@ -39,15 +40,23 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The demo plant served by uvicorn on a free port, as `synfab demo` would."""
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     path = tmp_path_factory.mktemp("browser") / "demo.db"
     db = build_database(url=f"sqlite:///{path}")
     upgrade(db)
     with acting_as(SYSTEM):
         load_demo(db, today=date.today())
+    yield db
+    db.dispose()
+
+
+@pytest.fixture(scope="module")
+def demo_server(demo_db: Database) -> Iterator[str]:
+    """The demo plant served by uvicorn on a free port, as `synfab demo` would."""
+    db = demo_db
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(db), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(create_app(db), host="127.0.0.1", port=port, log_level="warning",
+                                             timeout_graceful_shutdown=1))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 15
@@ -56,7 +65,6 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
-    db.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -133,4 +141,55 @@ def test_manager_switches_language_and_opens_plant_bom_and_order(demo_server: st
     mobile.goto(f"{demo_server}/plant/tree")
     assert mobile.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), "page wider than a phone"
     shot(mobile, "plant-tree-phone")
+    assert errors == []
+
+
+def test_an_operator_works_an_operation_on_a_phone_and_the_output_lot_is_in_the_trace(
+        demo_server: str, demo_db: Database, browser: object) -> None:
+    """390×844: the dispatch list of a work center → start → scan a lot → report and complete; the lot scanned
+    went into the work order's output lot, as its forward trace shows."""
+    from playwright.sync_api import expect
+    from sqlalchemy import select
+
+    from synfab.catalog.models import Material
+    from synfab.inventory.models import Lot, StockBalance
+    from synfab.plant.models import PlantNode
+
+    with demo_db.session() as s:
+        wip = s.scalar(select(PlantNode.id).where(PlantNode.code == "WIP-CA1"))
+        scanned = s.scalar(select(Lot.code).join(StockBalance, StockBalance.lot_id == Lot.id)
+                           .join(Material, Material.id == Lot.material_id)
+                           .where(StockBalance.location_id == wip, Material.code == "PIS-54", StockBalance.quantity > 10))
+    assert scanned, "the demo keeps pistons at line 1's WIP"
+    phone = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844},  # type: ignore[attr-defined]
+                                has_touch=True, is_mobile=True)
+    page = phone.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    sign_in(page, demo_server, "operator")
+    page.goto(f"{demo_server}/terminal")
+    page.click("a.tile:has-text('AS1-10')")
+    card = page.locator("a.op-card").first
+    wo_code = card.locator("strong").inner_text()
+    card.click()
+    expect(page.locator("h1")).to_contain_text(wo_code)
+    shot(page, "terminal-operation-phone")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), "wider than a phone"
+    assert page.locator("#start").bounding_box()["height"] >= 48  # a thumb-sized target
+
+    page.click("#start")
+    expect(page.locator(".alert.ok")).to_contain_text("已开工")
+    page.fill("#lot-code", scanned)
+    page.fill("#lot-qty", "4")
+    page.keyboard.press("Enter")  # a scanner ends with Enter
+    expect(page.locator(".alert.ok")).to_contain_text("已投料")
+    expect(page.locator("#stock-lines")).to_contain_text(scanned)
+    page.fill("#good", "2")
+    page.click("#complete")
+    expect(page.locator(".alert.ok")).to_contain_text("工序已完成")
+    shot(page, "terminal-completed-phone")
+
+    page.click(f"#stock-lines a:text-is('{scanned}')")
+    expect(page.locator("main")).to_contain_text(f"{wo_code}-01")  # the output lot, forward in the trace
+    shot(page, "terminal-trace-phone")
     assert errors == []

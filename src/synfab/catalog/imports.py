@@ -323,6 +323,8 @@ class BomKind(ImportKind):
                help=_l("0.02 means 2 % more is issued than the product needs.")),
         Column("operation_seq", "Operation", "工序号", parse_int, example="10",
                help=_l("The routing step that consumes it (for backflush).")),
+        Column("backflush", "Backflush", "倒冲", parse_bool, example="否",
+               help=_l("Yes: consumed by itself from line-side WIP when its operation reports output.")),
     )
     HEADER = ("status", "effective_from", "effective_to", "base_quantity")
     ERROR_COLUMNS = {"bom_cycle": "component", "bom_quantity": "quantity", "bom_scrap_factor": "scrap_factor",
@@ -347,7 +349,8 @@ class BomKind(ImportKind):
                     lines.append(BomLineIn(position=row.values.get("position"), component_id=component,
                                            quantity=row.values["quantity"], unit_id=unit,
                                            scrap_factor=row.values.get("scrap_factor") or Decimal(0),
-                                           operation_seq=row.values.get("operation_seq")))
+                                           operation_seq=row.values.get("operation_seq"),
+                                           backflush=bool(row.values.get("backflush"))))
             if same_header(ctx, group, self.HEADER) and parent is not None and all(r.ok for r in group):
                 resolved[key] = (parent, lines)
         existing = {(b.material_id, b.revision): b for b in s.scalars(select(Bom).options(selectinload(Bom.lines)))}
@@ -396,9 +399,9 @@ class BomKind(ImportKind):
         base_units = {m.id: m.unit_id for m in uow.session.scalars(
             select(Material).where(Material.id.in_([ln.component_id for ln in lines])))}
         wanted = sorted((ln.position or (i + 1) * 10, ln.component_id, ln.quantity, ln.unit_id or base_units[ln.component_id],
-                         ln.scrap_factor, ln.operation_seq) for i, ln in enumerate(lines))
-        current = sorted((ln.position, ln.component_id, ln.quantity, ln.unit_id, ln.scrap_factor, ln.operation_seq)
-                         for ln in found.lines)
+                         ln.scrap_factor, ln.operation_seq, ln.backflush) for i, ln in enumerate(lines))
+        current = sorted((ln.position, ln.component_id, ln.quantity, ln.unit_id, ln.scrap_factor, ln.operation_seq,
+                          ln.backflush) for ln in found.lines)
         header_same = (found.effective_from == (effective_from or found.effective_from)
                        and found.effective_to == effective_to and found.base_quantity == base)
         changed = False
@@ -425,7 +428,7 @@ class BomKind(ImportKind):
                        "effective_from": bom.effective_from, "effective_to": bom.effective_to,
                        "base_quantity": bom.base_quantity, "position": ln.position, "component": ln.component.code,
                        "quantity": ln.quantity, "unit": ln.unit.code, "scrap_factor": ln.scrap_factor,
-                       "operation_seq": ln.operation_seq}
+                       "operation_seq": ln.operation_seq, "backflush": ln.backflush}
 
 
 class RoutingKind(ImportKind):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from synfab.catalog.choices import Dimension, DocumentStatus, MaterialType, Sourcing
@@ -121,6 +121,8 @@ class BomLine(Base):
     scrap_factor: Mapped[Decimal] = mapped_column(Numeric(8, 6), default=Decimal(0))
     # The routing step that consumes it (backflush); None: issued at the first operation.
     operation_seq: Mapped[int | None] = mapped_column(Integer)
+    # Consumed by itself when its operation (or the last one) reports output: from line-side WIP, FEFO/FIFO lots.
+    backflush: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     bom: Mapped[Bom] = relationship(back_populates="lines")
     component: Mapped[Material] = relationship(lazy="joined")

@@ -187,6 +187,7 @@ class BomLineIn(BaseModel):
     unit_id: int | None = None
     scrap_factor: Decimal = Decimal(0)
     operation_seq: int | None = None
+    backflush: bool = False
 
 
 class BomCreate(BaseModel):
@@ -233,6 +234,7 @@ class BomLineRead(_Read):
     unit: UnitBrief
     scrap_factor: Decimal
     operation_seq: int | None
+    backflush: bool
 
 
 class BomBrief(_Read):

@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     outbox_poll_s: float = 1.0
     session_idle_minutes: int = 120
     session_absolute_hours: int = 12
+    # How far above a work order's quantity an operation may report (good + scrap), as a fraction: 0.05 = 5 %.
+    over_report_tolerance: float = Field(default=0.05, ge=0, le=1)
     # Set behind a TLS-terminating proxy so cookies are Secure.
     secure_cookies: bool = False
 

@@ -227,6 +227,16 @@ def _refuse(restriction: Restriction, obj: Scoped, action: str) -> Forbidden:
         scopes=restriction.describe(obj.__object_type__, action)))
 
 
+def require_in_scope(session: Session, obj: Scoped, action: str) -> None:
+    """Refuse (403 `out_of_scope`) unless the acting person may `action` this record where it is — for commands
+    that act on a record without writing it (consuming a lot into a work order posts stock as the system)."""
+    restriction = session.info.get("write_restriction")
+    if restriction is None or session.info.get("system_writes"):
+        return
+    if _outside(session, restriction, [obj], action) is not None:
+        raise _refuse(restriction, obj, action)
+
+
 @event.listens_for(Session, "before_flush")
 def _capture_before(session: Session, flush_context: Any, instances: Any) -> None:
     if session.info.get("capture_changes"):
@@ -322,6 +332,10 @@ class Database:
         self.commit_hooks: list[Callable[[Any, list[Any]], None]] = []
         # Delay before the first retry of an in-transaction handler that failed.
         self.bus_retry_delay_s = 2.0
+        from synfab.core.live import LiveHub
+
+        # Live messages to the pages open in this process (SSE).
+        self.live = LiveHub()
 
     @property
     def dialect(self) -> str:

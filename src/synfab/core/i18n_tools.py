@@ -18,7 +18,8 @@ OPTIONS = {"**.html": {"trimmed": "true"}}
 
 
 # Sub-packages big enough to keep their own catalog (so their text is extracted apart from the parent's).
-OWN_CATALOG = {"people/skills": "skills", "orders/shipments": "shipments", "inventory/purchasing": "purchasing",
+OWN_CATALOG = {"people/skills": "skills", "orders/shipments": "shipments", "orders/terminal": "terminal",
+               "inventory/purchasing": "purchasing",
                "planning/materials": "materials", "planning/schedule": "schedule"}
 
 

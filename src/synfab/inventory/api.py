@@ -6,11 +6,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from synfab.catalog import service as catalog
+from synfab.connect.files.pages import XLSX, xlsx_response
+from synfab.core.i18n import current_locale
 from synfab.inventory import service
 from synfab.inventory.choices import LotStatus, MoveKind, TraceDirection
 from synfab.inventory.models import Lot, StockMove
@@ -19,6 +21,7 @@ from synfab.inventory.schemas import (
     LotRead, LotRelease, LotSplit, LotStatusChange, MoveBatch, MovePage, MoveRead, MoveRow, ReservationCreate,
     ReservationRead, ReservationRelease, StockPage, StockRow, TraceLine,
 )
+from synfab.orders.shipments.schemas import RecallScope
 from synfab.people.service import Principal
 from synfab.people.service.signatures import SignatureIn, perform_signed
 from synfab.web.deps import DbDep, SessionDep, UowDep, require
@@ -112,9 +115,28 @@ def split_lot(lot_id: int, body: LotSplit, uow: UowDep, user: Creator) -> LotRea
 def trace_lot(lot_id: int, session: SessionDep, user: Viewer,
               direction: TraceDirection = TraceDirection.BACKWARD) -> list[TraceLine]:
     """Genealogy: every level of lots that went into this one (backward) or that it went into (forward)."""
-    if direction == TraceDirection.FORWARD:
-        return service.trace_forward(session, lot_id)
-    return service.trace_backward(session, lot_id)
+    trace = service.trace_forward if direction == TraceDirection.FORWARD else service.trace_backward
+    return [TraceLine.model_validate(step, from_attributes=True) for step in trace(session, lot_id)]
+
+
+@router.get("/lots/{lot_id}/recall")
+def recall_scope(lot_id: int, session: SessionDep, user: Viewer) -> RecallScope:
+    """Recall scope: the lot and every lot made from it, the shipments that carried them and the customers who
+    got them, with quantities (only what the reader's scope covers)."""
+    from synfab.orders.shipments import service as shipments
+
+    return shipments.recall_scope(session, lot_id)
+
+
+@router.get("/lots/{lot_id}/recall.xlsx", response_class=Response,
+            responses={200: {"content": {XLSX: {}}, "description": "The recall scope as a workbook."}})
+def recall_export(lot_id: int, session: SessionDep, user: Viewer) -> Response:
+    """The recall scope as an Excel workbook (customers, shipments, lots) in the reader's language."""
+    from synfab.orders.shipments import service as shipments
+    from synfab.orders.shipments.export import recall_workbook
+
+    scope = shipments.recall_scope(session, lot_id)
+    return xlsx_response(recall_workbook(scope, current_locale()), f"recall-{scope.lot_code}.xlsx")
 
 
 @router.post("/lot-links", status_code=201)

@@ -34,6 +34,8 @@ class Lot(Scoped, Versioned, Base):
     expires_on: Mapped[date | None] = mapped_column(Date)
     supplier_lot: Mapped[str | None] = mapped_column(String(60))
     note: Mapped[str | None] = mapped_column(Text)
+    # Where it was made (a production line): the people of that line see it even after its stock moved on.
+    made_at_id: Mapped[int | None] = mapped_column(ForeignKey("plant_node.id"))
 
     # A lot is an identifier, not a place: anyone who may create stock may create one; it is seen and changed
     # through the balances it has in the person's scope.
@@ -41,7 +43,9 @@ class Lot(Scoped, Versioned, Base):
 
     @classmethod
     def scope_criteria(cls, nodes: ScopeNodes, action: str) -> ColumnElement[bool]:
-        return true() if action == "create" else cls.id.in_(_lots_in(nodes))
+        if action == "create":
+            return true()
+        return or_(cls.id.in_(_lots_in(nodes)), cls.made_at_id.in_(nodes.subtree))
     # Why the lot was last put on hold, released or scrapped (the events keep the whole history).
     status_reason: Mapped[str | None] = mapped_column(String(200))
 

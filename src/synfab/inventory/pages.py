@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from synfab.catalog import service as catalog
 from synfab.core.errors import NotFound
-from synfab.core.i18n import N_, _
+from synfab.core.i18n import N_, _, current_locale
 from synfab.core.models import IdempotencyKey
 from synfab.core.uow import UnitOfWork
 from synfab.inventory import service
@@ -35,6 +35,7 @@ NAV = [
     NavItem(N_("Inventory"), N_("Stock on hand"), "/inventory/stock", "stock.view", "▤"),
     NavItem(N_("Inventory"), N_("Lots"), "/inventory/lots", "stock.view", "▣"),
     NavItem(N_("Inventory"), N_("Stock moves"), "/inventory/moves", "stock.view", "⇆"),
+    NavItem(N_("Inventory"), N_("Lot trace"), "/inventory/trace", "stock.view", "⟲"),
 ]
 
 Viewer = Annotated[Principal, require("stock.view")]
@@ -181,6 +182,71 @@ def lot_page(lot_id: int, request: Request, session: SessionDep, user: Viewer) -
         signatures=signatures_for(session, "lot", lot.id), meanings=SignatureMeaning,
         reserved=service.reserved(session, lot.material_id, lot_id=lot.id),
     )
+
+
+# -- trace and recall -------------------------------------------------------------------------------------
+
+
+@router.get("/trace", response_class=HTMLResponse)
+def trace_search(request: Request, session: SessionDep, user: Viewer, lot: str = "") -> Response:
+    """Find a lot to trace by its code: an exact code opens its trace, otherwise the lots whose code contains
+    the text are listed."""
+    code = lot.strip()
+    matches: list[Any] = []
+    if code:
+        try:
+            found = service.lot_by_code(session, code)
+        except NotFound:
+            found = None
+        if found is not None:
+            return RedirectResponse(f"/inventory/lots/{found.id}/trace", status_code=303)
+        matches = session.execute(service.lot_query(q=code, today=service.today(session))
+                                  .order_by(*service.LOT_ORDER).limit(50)).all()
+    return render(request, "inventory/trace.html", lot=None, code=code, matches=matches)
+
+
+@router.get("/lots/{lot_id}/trace", response_class=HTMLResponse)
+def trace_page(lot_id: int, request: Request, session: SessionDep, user: Viewer) -> Response:
+    """A lot's genealogy both ways as indented trees, and its recall scope (customers, shipments, lots)."""
+    from synfab.orders.shipments import service as shipments
+
+    lot = service.get_lot(session, lot_id)
+    material = catalog.get_material(session, lot.material_id)
+    backward, forward = service.trace_backward(session, lot.id), service.trace_forward(session, lot.id)
+    codes = {lot.id: lot.code} | {line.lot_id: line.lot_code for line in [*backward, *forward]}
+    return render(request, "inventory/trace.html", lot=lot, material=material, code=lot.code, matches=[],
+                  backward=_tree(lot.id, backward), forward=_tree(lot.id, forward), codes=codes,
+                  recall=shipments.recall_scope(session, lot.id), tz=service.plant_time_zone(session),
+                  statuses=LotStatus)
+
+
+def _tree(root: int, lines: list[Any]) -> list[Any]:
+    """Trace lines in tree order (each lot under the one it is linked to), depth first, each lot expanded once."""
+    children: dict[int, list[Any]] = {}
+    for line in lines:
+        children.setdefault(line.linked_lot_id, []).append(line)
+    out: list[Any] = []
+    expanded = {root}
+    stack = list(reversed(children.get(root, [])))
+    while stack:
+        line = stack.pop()
+        out.append(line)
+        below = [c for c in children.get(line.lot_id, []) if c.level == line.level + 1]
+        if below and line.lot_id not in expanded:
+            expanded.add(line.lot_id)
+            stack.extend(reversed(below))
+    return out
+
+
+@router.get("/lots/{lot_id}/recall.xlsx")
+def recall_export(lot_id: int, request: Request, session: SessionDep, user: Viewer) -> Response:
+    """The lot's recall scope as an Excel workbook, in the page's language."""
+    from synfab.connect.files.pages import xlsx_response
+    from synfab.orders.shipments import service as shipments
+    from synfab.orders.shipments.export import recall_workbook
+
+    scope = shipments.recall_scope(session, lot_id)
+    return xlsx_response(recall_workbook(scope, current_locale()), f"{_('Recall scope')}-{scope.lot_code}.xlsx")
 
 
 def _lot_form(request: Request, uow: UnitOfWork, lot_id: int, key: str, scope: str, action: Any) -> Response:

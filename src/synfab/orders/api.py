@@ -18,6 +18,7 @@ from synfab.orders.schemas import (
     SalesOrderLineUpdate, SalesOrderRead, SalesOrderSummary, SalesOrderUpdate, VersionIn, WorkOrderCreate,
     WorkOrderRead, WorkOrderSummary, WorkOrderUpdate,
 )
+from synfab.orders.schemas import ConsumeIn, OperationCommand, PauseIn, ReportIn, TerminalResult
 from synfab.people.service import Principal
 from synfab.web.deps import SessionDep, UowDep, require
 from synfab.web.listing import ListQuery, Page, paginate
@@ -229,14 +230,62 @@ def change_work_order(work_order_id: int, body: WorkOrderUpdate, uow: UowDep,
     return WorkOrderRead.of(wo)
 
 
-@router.post("/work-orders/{work_order_id}/operations/{operation_id}/start", tags=["work orders"])
+@router.post("/work-orders/{work_order_id}/operations/{operation_id}/start", tags=["operator terminal"])
 def start_operation(work_order_id: int, operation_id: int, uow: UowDep, user: WorkOrderChanger,
-                    body: VersionIn | None = None) -> WorkOrderRead:
+                    body: OperationCommand | None = None) -> TerminalResult:
     """Start an operation as the signed-in operator. 403 `not_qualified` names the skill, the level needed and
-    the level held, unless a supervisor signed an override (`/api/v1/skills/qualification-override`)."""
-    op = service.start_operation(uow, work_order_id, operation_id, body.version if body else None)
+    the level held, unless a supervisor signed an override (`/api/v1/skills/qualification-override`). A repeated
+    `client_key` answers the first result (`replayed`)."""
+    result = service.start(uow, work_order_id, operation_id, body or OperationCommand())
     uow.commit()
-    return WorkOrderRead.of(op.work_order)
+    return result
+
+
+@router.post("/work-orders/{work_order_id}/operations/{operation_id}/pause", tags=["operator terminal"])
+def pause_operation(work_order_id: int, operation_id: int, uow: UowDep, user: WorkOrderChanger,
+                    body: PauseIn) -> TerminalResult:
+    """Pause a running operation with a reason."""
+    result = service.pause_operation(uow, work_order_id, operation_id, body)
+    uow.commit()
+    return result
+
+
+@router.post("/work-orders/{work_order_id}/operations/{operation_id}/resume", tags=["operator terminal"])
+def resume_operation(work_order_id: int, operation_id: int, uow: UowDep, user: WorkOrderChanger,
+                     body: OperationCommand | None = None) -> TerminalResult:
+    result = service.resume_operation(uow, work_order_id, operation_id, body or OperationCommand())
+    uow.commit()
+    return result
+
+
+@router.post("/work-orders/{work_order_id}/operations/{operation_id}/report", tags=["operator terminal"])
+def report_production(work_order_id: int, operation_id: int, uow: UowDep, user: WorkOrderChanger,
+                      body: ReportIn) -> TerminalResult:
+    """Report good, scrap (with a reason) and rework; `complete` ends the operation. Backflush and the production
+    receipt of the last operation are posted to the stock ledger in the same transaction. More than the work
+    order's quantity plus the tolerance is refused (`over_reported`)."""
+    result = service.report_production(uow, work_order_id, operation_id, body)
+    uow.commit()
+    return result
+
+
+@router.post("/work-orders/{work_order_id}/operations/{operation_id}/consume", tags=["operator terminal"])
+def consume_lot(work_order_id: int, operation_id: int, uow: UowDep, user: WorkOrderChanger,
+                body: ConsumeIn) -> TerminalResult:
+    """Consume a scanned lot: refused with the reason when it is the wrong material, on hold, expired, used up or
+    not on hand in that quantity; linked to the work order's output lot (genealogy)."""
+    result = service.consume(uow, work_order_id, operation_id, body)
+    uow.commit()
+    return result
+
+
+@router.post("/work-orders/{work_order_id}/reviewed", tags=["work orders"])
+def mark_reviewed(work_order_id: int, uow: UowDep, user: WorkOrderChanger,
+                  body: VersionIn | None = None) -> WorkOrderRead:
+    """The planner decided about a work order a change could not reach by itself (`review_reason`): clear the flag."""
+    wo = service.mark_reviewed(uow, work_order_id, body.version if body else None)
+    uow.commit()
+    return WorkOrderRead.of(wo)
 
 
 @router.post("/work-orders/{work_order_id}/cancel", tags=["work orders"])

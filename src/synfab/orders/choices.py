@@ -80,3 +80,34 @@ OPEN_WORK_ORDER_STATUSES = frozenset({WorkOrderStatus.PLANNED, WorkOrderStatus.R
 CANCELLABLE_WORK_ORDER_STATUSES = frozenset({WorkOrderStatus.PLANNED, WorkOrderStatus.RELEASED})
 # Operations nobody has started: their planned minutes follow the work order's quantity.
 NOT_STARTED_OPERATION_STATUSES = frozenset({OperationStatus.PENDING, OperationStatus.READY})
+
+
+class PauseReason(Choice):
+    """Why an operator paused an operation (the metrics' downtime reasons start here)."""
+
+    MATERIAL_MISSING = "material_missing", _l("Material missing"), "orange"
+    MACHINE_FAULT = "machine_fault", _l("Machine fault"), "red"
+    QUALITY_CHECK = "quality_check", _l("Waiting for quality check"), "purple"
+    ADJUSTMENT = "adjustment", _l("Adjustment or tool change"), "blue"
+    BREAK = "break", _l("Break or shift change"), "grey"
+    OTHER = "other", _lc("reason", "Other"), "grey"
+
+
+class ScrapReason(Choice):
+    DIMENSION = "dimension", _l("Out of tolerance"), "red"
+    SURFACE = "surface", _l("Surface defect"), "orange"
+    MATERIAL = "material", _l("Material defect"), "brown"
+    SETUP = "setup", _l("Setup piece"), "blue"
+    HANDLING = "handling", _l("Damaged in handling"), "purple"
+    OTHER = "other", _lc("reason", "Other"), "grey"
+
+
+# Operations that are being worked on: reports and consumption go to them.
+ACTIVE_OPERATION_STATUSES = frozenset({OperationStatus.RUNNING, OperationStatus.PAUSED})
+
+
+class ReviewReason(Choice):
+    """Why a work order waits for the planner: a change reached it after its work had started."""
+
+    QUANTITY_CHANGED = "quantity_changed", _l("Order quantity changed after work started"), "orange"
+    CANCELLED = "cancelled", _l("Demand cancelled after work started"), "red"

@@ -252,3 +252,21 @@ class WorkOrderCompleted(Event):
     material_id: int
     good_qty: QtyOut
     sales_order_line_id: int | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkOrderNeedsReview(Event):
+    """A change could not be applied to a work order by itself (its work has started): the planner decides."""
+
+    work_order_id: int
+    code: str
+    reason: str  # a ReviewReason
+    note: str | None
+    production_line_id: int | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkOrderReviewed(Event):
+    work_order_id: int
+    code: str
+    reason: str

@@ -14,7 +14,8 @@ from synfab.core.choices import ChoiceType
 from synfab.core.db import Base, Qty, UtcDateTime, Versioned
 from synfab.core.scoping import ScopeNodes, Scoped
 from synfab.orders.choices import (
-    OPEN_LINE_STATUSES, LineStatus, OperationStatus, Priority, SalesOrderStatus, WorkOrderSource, WorkOrderStatus,
+    OPEN_LINE_STATUSES, LineStatus, OperationStatus, Priority, ReviewReason, SalesOrderStatus, WorkOrderSource,
+    WorkOrderStatus,
 )
 from synfab.plant.models import EquipmentClass, PlantNode
 
@@ -79,6 +80,8 @@ class SalesOrderLine(Scoped, Versioned, Base):
     due_date: Mapped[date] = mapped_column(Date, index=True)
     priority: Mapped[Priority] = mapped_column(ChoiceType(Priority, 2), default=Priority.NORMAL)
     status: Mapped[LineStatus] = mapped_column(ChoiceType(LineStatus), default=LineStatus.OPEN)
+    # Delivered so far (shipments' SHIPMENT moves); the open part is quantity − shipped while the line is open.
+    shipped_quantity: Mapped[Decimal] = mapped_column(Qty(), default=Decimal(0), server_default="0")
 
     order: Mapped[SalesOrder] = relationship(back_populates="lines")
 
@@ -127,6 +130,11 @@ class WorkOrder(Scoped, Versioned, Base):
     actual_start: Mapped[datetime | None] = mapped_column(UtcDateTime())
     actual_end: Mapped[datetime | None] = mapped_column(UtcDateTime())
     note: Mapped[str | None] = mapped_column(Text)
+    # The lot good output goes into now (created with the first consumption or report; a new one on request).
+    output_lot_id: Mapped[int | None] = mapped_column(ForeignKey("lot.id"))
+    # Set when a change could not follow by itself (work already started): the planner decides, then clears it.
+    review_reason: Mapped[ReviewReason | None] = mapped_column(ChoiceType(ReviewReason))
+    review_note: Mapped[str | None] = mapped_column(String(200))
 
     operations: Mapped[list[WorkOrderOperation]] = relationship(
         back_populates="work_order", cascade="all, delete-orphan", order_by="WorkOrderOperation.seq"

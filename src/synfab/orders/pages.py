@@ -9,7 +9,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -22,9 +22,10 @@ from synfab.core.uow import UnitOfWork
 from synfab.orders import service
 from synfab.orders.choices import (
     CANCELLABLE_WORK_ORDER_STATUSES, CHANGEABLE_LINE_STATUSES, OPEN_LINE_STATUSES, OPEN_ORDER_STATUSES,
-    OPEN_WORK_ORDER_STATUSES, Priority, SalesOrderStatus, WorkOrderStatus,
+    OPEN_WORK_ORDER_STATUSES, Priority, ReviewReason, SalesOrderStatus, WorkOrderStatus,
 )
 from synfab.orders.models import Customer, SalesOrder, WorkOrder
+from synfab.orders.service.sales_orders import cancellation_note
 from synfab.orders.schemas import (
     CustomerCreate, SalesOrderCreate, SalesOrderLineCreate, SalesOrderLineUpdate, WorkOrderCreate, WorkOrderUpdate,
 )
@@ -32,6 +33,7 @@ from synfab.people.service import Principal
 from synfab.plant import service as plant
 from synfab.plant.choices import Level
 from synfab.plant.models import PlantNode
+from synfab.web.forms import checked as _checked
 from synfab.web.deps import SessionDep, UowDep, require
 from synfab.web.listing import ListQuery, paginate
 from synfab.web.templating import NavItem, render
@@ -154,13 +156,6 @@ def _priority(text: str) -> Priority | None:
         raise Invalid("bad_priority", _l("Choose one of the offered priorities.")) from None
 
 
-def _checked(schema: type[S], **values: Any) -> S:
-    """A form's values as the service's input; fields the schema refuses become a message, not an error 500."""
-    try:
-        return schema(**values)
-    except ValidationError as exc:
-        fields = ", ".join(sorted({".".join(str(p) for p in err["loc"]) for err in exc.errors()}))
-        raise Invalid("validation_failed", _l("Please correct these fields: {fields}.", fields=fields)) from None
 
 
 def _order_from_form(session: Session, form: dict[str, Any]) -> SalesOrderCreate:
@@ -246,10 +241,31 @@ def _value_text(field: str, value: str | None) -> str:
     return value
 
 
-def _timeline_text(row: EventRecord) -> str:
-    """One line of the order's history in the reader's language."""
+def _timeline_text(row: EventRecord, materials: dict[int, str] | None = None) -> str:
+    """One line of the order's history in the reader's language (`materials`: codes by id, for consequences)."""
     p = row.payload
     t = row.type
+    code_of = (materials or {}).get
+    if t == "ScheduleRebuilt":
+        return _("Schedule re-planned: {n} operations moved", n=p["changed_operations"])
+    if t == "WorkOrderAtRisk":
+        return _("Work order {code} at risk: about {minutes} minutes late", code=p["code"],
+                 minutes=p["lateness_minutes"])
+    if t == "WorkOrderBackOnTrack":
+        return _("Work order {code} back on track", code=p["code"])
+    if t == "StockReserved":
+        return _("{quantity} of {material} reserved", quantity=_qty_text(str(p["quantity"])),
+                 material=code_of(p["material_id"], p["material_id"]))
+    if t == "ReservationReleased":
+        return _("Reservation of {material} given back", material=code_of(p["material_id"], p["material_id"]))
+    if t == "ShortageRaised":
+        return _("Short of {material}: {quantity}, covered by {date}", material=code_of(p["material_id"], "?"),
+                 quantity=_qty_text(p["quantity"]), date=p.get("cover_date") or "—")
+    if t == "ShortageCovered":
+        return _("Shortage of {material} covered", material=code_of(p["material_id"], p["material_id"]))
+    if t == "PurchaseSuggestionsChanged":
+        return _("Purchase suggestions for {material}: {quantity} to order", material=code_of(p["material_id"], "?"),
+                 quantity=_qty_text(p["total_quantity"]))
     if t == "SalesOrderCreated":
         return _("Order {code} entered with {n} lines", code=p["code"], n=p["line_count"])
     if t == "SalesOrderChanged":
@@ -282,6 +298,21 @@ def _timeline_text(row: EventRecord) -> str:
         return _("Work order {code} created for {quantity}", code=p["code"], quantity=_qty_text(p["quantity"]))
     if t == "WorkOrderCancelled":
         return _("Work order {code} cancelled", code=p["code"])
+    if t == "ShipmentCreated":
+        return _("Shipment {code} prepared", code=p["code"])
+    if t == "ShipmentShipped":
+        parts = [_("line {line_no}: {quantity}", line_no=no, quantity=_qty_text(qty))
+                 for _id, no, qty, _total in p["lines"]]
+        return _("Shipment {code} shipped ({lines})", code=p["code"], lines="; ".join(parts))
+    if t == "ShipmentCancelled":
+        return _("Shipment {code} cancelled", code=p["code"])
+    if t == "WorkOrderNeedsReview":
+        return _("Work order {code} waits for the planner: {reason} ({note})", code=p["code"],
+                 reason=ReviewReason(p["reason"]).label, note=p.get("note") or "—")
+    if t == "WorkOrderReviewed":
+        return _("Work order {code} reviewed by the planner", code=p["code"])
+    if t == "WorkOrderCompleted":
+        return _("Work order {code} completed: {quantity} good", code=p["code"], quantity=_qty_text(p["good_qty"]))
     if t == "ProductionReleased":
         return _("Production released: work order {code} with {n} work orders for its components", code=p["code"],
                  n=len(p["work_order_ids"]) - 1)
@@ -295,13 +326,24 @@ def _qty_text(value: str) -> str:
 def _order_detail(request: Request, session: Session, order_id: int, *, error: DomainError | None = None) -> Response:
     order = service.get_sales_order(session, order_id)
     work_orders = service.work_orders_for_lines(session, [ln.id for ln in order.lines])
-    timeline = [(row, _timeline_text(row)) for row in service.order_timeline(session, order)]
+    rows = service.order_timeline(session, order)
+    ids = {r.payload["material_id"] for r in rows if isinstance(r.payload.get("material_id"), int)}
+    codes = dict(session.execute(select(Material.id, Material.code).where(Material.id.in_(ids))).all()) if ids else {}
+    # Newest change first, each followed by what it caused (one correlation = one chain).
+    chains: list[list[EventRecord]] = []
+    for row in rows:
+        if chains and row.correlation_id and chains[-1][0].correlation_id == row.correlation_id:
+            chains[-1].append(row)
+        else:
+            chains.append([row])
+    timeline = [(row, _timeline_text(row, codes)) for chain in reversed(chains) for row in chain]
     return render(
         request, "orders/sales_order.html", order=order, work_orders=work_orders, timeline=timeline,
         tz=plant.time_zone_of(session, order.site), priorities=Priority, today=_today(session),
         changeable=CHANGEABLE_LINE_STATUSES, open_lines=OPEN_LINE_STATUSES, materials=_materials(session),
         releasable={ln.id for ln in order.lines if service.line_releasable(ln, work_orders.get(ln.id, []))},
         order_open=order.status in OPEN_ORDER_STATUSES, error=error,
+        notes={ln.id: note for ln in order.lines if (note := cancellation_note(ln)) is not None},
         status_code=error.status_code if error else 200,
     )
 
@@ -464,6 +506,12 @@ def change_work_order(
             priority=_priority(priority)))
 
     return _on_work_order(request, uow, work_order_id, action)
+
+
+@router.post("/work-orders/{work_order_id}/reviewed")
+def mark_reviewed(work_order_id: int, request: Request, uow: UowDep, user: WorkOrderChanger,
+                  version: Annotated[int, Form()]) -> Response:
+    return _on_work_order(request, uow, work_order_id, lambda: service.mark_reviewed(uow, work_order_id, version))
 
 
 @router.post("/work-orders/{work_order_id}/cancel")

@@ -9,7 +9,8 @@ from typing import Annotated, Any, Generic, TypeVar
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
 from synfab.orders.choices import (
-    LineStatus, OperationStatus, Priority, SalesOrderStatus, WorkOrderSource, WorkOrderStatus,
+    LineStatus, OperationStatus, PauseReason, Priority, ReviewReason, SalesOrderStatus, ScrapReason, WorkOrderSource,
+    WorkOrderStatus,
 )
 
 
@@ -38,6 +39,9 @@ PriorityIn = Annotated[Priority, BeforeValidator(_priority_text)]
 PositiveQty = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=6)]
 # In JSON (responses and event payloads) a quantity reads the same however it was computed or stored.
 QtyOut = Annotated[Decimal, PlainSerializer(_decimal_text, return_type=str, when_used="json")]
+NonNegativeQty = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=6)]
+# A terminal's key for one submission: sent again (a retry, a double tap), it gets the first answer and no second move.
+ClientKey = Annotated[str | None, Field(default=None, min_length=8, max_length=80, pattern=r"^[A-Za-z0-9_.:-]+$")]
 
 
 # -- customers ------------------------------------------------------------------------------------------
@@ -146,6 +150,7 @@ class SalesOrderLineRead(BaseModel):
     material_id: int
     material_code: str
     quantity: QtyOut
+    shipped_quantity: QtyOut = Decimal(0)
     unit: str
     due_date: date
     priority: Priority
@@ -158,7 +163,8 @@ class SalesOrderLineRead(BaseModel):
     def of(cls, line: Any) -> SalesOrderLineRead:
         return cls(
             id=line.id, order_id=line.order_id, line_no=line.line_no, material_id=line.material_id,
-            material_code=line.material.code, quantity=line.quantity, unit=line.material.unit.code,
+            material_code=line.material.code, quantity=line.quantity,
+            shipped_quantity=line.shipped_quantity or Decimal(0), unit=line.material.unit.code,
             due_date=line.due_date, priority=line.priority, status=line.status, version=line.version,
             updated_at=line.updated_at, updated_by=line.updated_by,
         )
@@ -280,6 +286,8 @@ class WorkOrderSummary(BaseModel):
     planned_start: datetime | None
     planned_end: datetime | None
     note: str | None
+    review_reason: ReviewReason | None = None
+    review_note: str | None = None
     version: int
     updated_at: datetime
     updated_by: str
@@ -293,7 +301,8 @@ class WorkOrderSummary(BaseModel):
             sales_order_id=wo.sales_order_line.order_id if wo.sales_order_line is not None else None,
             parent_id=wo.parent_id, source=wo.source, bom_id=wo.bom_id, routing_id=wo.routing_id,
             due_date=wo.due_date, priority=wo.priority, status=wo.status, planned_start=wo.planned_start,
-            planned_end=wo.planned_end, note=wo.note, version=wo.version, updated_at=wo.updated_at,
+            planned_end=wo.planned_end, note=wo.note, review_reason=wo.review_reason, review_note=wo.review_note,
+            version=wo.version, updated_at=wo.updated_at,
             updated_by=wo.updated_by,
         )
 
@@ -305,6 +314,59 @@ class WorkOrderRead(WorkOrderSummary):
     def of(cls, wo: Any) -> WorkOrderRead:
         return cls(**WorkOrderSummary.of(wo).model_dump(),
                    operations=[WorkOrderOperationRead.model_validate(op) for op in wo.operations])
+
+
+# -- the operator terminal ------------------------------------------------------------------------------
+
+
+class OperationCommand(BaseModel):
+    """Start or resume: the version the terminal showed (optional) and its submission key."""
+
+    version: int | None = None
+    client_key: ClientKey = None
+
+
+class PauseIn(OperationCommand):
+    reason: PauseReason
+    note: str | None = Field(default=None, max_length=200)
+
+
+class ReportIn(OperationCommand):
+    """Quantities made since the last report, in the material's base unit; `complete` ends the operation."""
+
+    good: NonNegativeQty = Decimal(0)
+    scrap: NonNegativeQty = Decimal(0)
+    scrap_reason: ScrapReason | None = None
+    rework: NonNegativeQty = Decimal(0)
+    complete: bool = False
+    new_output_lot: bool = False
+
+
+class ConsumeIn(BaseModel):
+    """A scanned lot and how much of it went into the work order."""
+
+    lot_code: str = Field(min_length=1, max_length=60)
+    quantity: Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=6)]
+    client_key: ClientKey = None
+
+
+class TerminalResult(BaseModel):
+    """What a terminal submission did; a replayed submission answers the same, with `replayed` set."""
+
+    work_order_id: int
+    code: str
+    operation_id: int
+    seq: int
+    status: OperationStatus
+    work_order_status: WorkOrderStatus
+    good_qty: QtyOut
+    scrap_qty: QtyOut
+    rework_qty: QtyOut
+    version: int
+    lot_id: int | None = None
+    lot_code: str | None = None
+    move_ids: list[int] = []
+    replayed: bool = False
 
 
 T = TypeVar("T")

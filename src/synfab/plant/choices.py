@@ -29,6 +29,15 @@ ALLOWED_PARENTS: dict[Level, frozenset[Level | None]] = {
     Level.STORAGE_UNIT: frozenset({Level.STORAGE_ZONE}),
 }
 
+class StorageRole(Choice):
+    """What a storage location is for: where production takes and puts stock by itself."""
+
+    RAW_MATERIAL = "raw_material", _l("Raw materials"), "brown"
+    WIP = "wip", _l("Line-side WIP"), "orange"
+    FINISHED_GOODS = "finished_goods", _l("Finished goods"), "green"
+    QUARANTINE = "quarantine", _l("Quarantine"), "red"
+
+
 STORAGE_LEVELS = frozenset({Level.STORAGE_ZONE, Level.STORAGE_UNIT})
 # Levels whose nodes run operations (a routing step names one of them).
 PRODUCTIVE_LEVELS = frozenset({Level.WORK_CENTER, Level.EQUIPMENT})

@@ -19,7 +19,7 @@ from synfab.core.errors import DomainError, Invalid
 from synfab.core.i18n import _l
 from synfab.core.uow import UnitOfWork
 from synfab.plant import service
-from synfab.plant.choices import Level
+from synfab.plant.choices import Level, StorageRole
 from synfab.plant.models import EquipmentClass, PlantNode, ShiftCalendar
 from synfab.plant.schemas import BreakIn, CalendarCreate, CalendarUpdate, EquipmentClassCreate, NodeCreate, NodeUpdate, ShiftIn
 
@@ -236,6 +236,9 @@ class PlantKind(ImportKind):
         Column("calendar", "Shift calendar", "班次日历", aliases=("calendar",), example="3S"),
         Column("equipment_class", "Equipment class", "设备类别", example="CNC-LATHE"),
         Column("capacity", "Capacity", "产能（并行数）", parse_int, aliases=("并行数", "产能"), example="1"),
+        Column("storage_role", "Storage role", "库位用途", choice_parser(StorageRole), aliases=("用途",),
+               example="线边", help=_l("Storage zones and units only: raw materials, line-side WIP, finished goods or "
+                                       "quarantine.")),
         Column("sort_order", "Order", "排序", parse_int, example="10"),
         Column("active", "Active", "启用", parse_bool, example="是"),
         Column("description", "Description", "说明", lambda v: parse_text(v, 2000)),
@@ -306,6 +309,7 @@ class PlantKind(ImportKind):
             "shift_calendar_id": calendars.get(v.get("calendar") or ""),
             "equipment_class_id": classes.get(v.get("equipment_class") or ""),
             "capacity": v.get("capacity") or 1, "sort_order": v.get("sort_order") or 0,
+            "storage_role": v.get("storage_role"),
             "description": v.get("description"),
         }
         parent = nodes.get(v.get("parent") or "")
@@ -344,7 +348,7 @@ class PlantKind(ImportKind):
                 "parent": by_id[n.parent_id].code if n.parent_id in by_id else None, "time_zone": n.time_zone,
                 "calendar": calendars.get(n.shift_calendar_id or 0),
                 "equipment_class": n.equipment_class.code if n.equipment_class else None,
-                "capacity": n.capacity, "sort_order": n.sort_order, "active": n.active, "description": n.description,
+                "capacity": n.capacity, "storage_role": n.storage_role, "sort_order": n.sort_order, "active": n.active, "description": n.description,
             }
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from synfab.core.choices import ChoiceType
 from synfab.core.db import Base, Versioned
 from synfab.core.scoping import ScopeNodes, Scoped
-from synfab.plant.choices import Level
+from synfab.plant.choices import Level, StorageRole
 
 
 class EquipmentClass(Versioned, Base):
@@ -54,6 +54,8 @@ class PlantNode(Scoped, Versioned, Base):
     equipment_class_id: Mapped[int | None] = mapped_column(ForeignKey("equipment_class.id"))
     # Work centers: how many operations can run at once (parallel machines or stations).
     capacity: Mapped[int] = mapped_column(Integer, default=1)
+    # Storage nodes only: line-side WIP under a line, finished goods in a site (production's own moves go there).
+    storage_role: Mapped[StorageRole | None] = mapped_column(ChoiceType(StorageRole))
     description: Mapped[str | None] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 

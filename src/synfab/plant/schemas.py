@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from synfab.plant.choices import Level
+from synfab.plant.choices import Level, StorageRole
 
 
 def _without_offset(value: time) -> time:
@@ -33,6 +33,7 @@ class NodeCreate(BaseModel):
     shift_calendar_id: int | None = None
     equipment_class_id: int | None = None
     capacity: int = Field(default=1, ge=1, le=1000)
+    storage_role: StorageRole | None = None
     sort_order: int = 0
     description: str | None = None
 
@@ -48,6 +49,7 @@ class NodeUpdate(BaseModel):
     shift_calendar_id: int | None = None
     equipment_class_id: int | None = None
     capacity: int | None = Field(default=None, ge=1, le=1000)
+    storage_role: StorageRole | None = None
     sort_order: int | None = None
     description: str | None = None
     active: bool | None = None
@@ -68,6 +70,7 @@ class NodeRead(BaseModel):
     shift_calendar_id: int | None
     equipment_class_id: int | None
     capacity: int
+    storage_role: StorageRole | None
     sort_order: int
     description: str | None
     active: bool

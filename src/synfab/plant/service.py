@@ -16,7 +16,7 @@ from synfab.core.errors import Conflict, Invalid, NotFound
 from synfab.core.i18n import _l
 from synfab.core.uow import UnitOfWork
 from synfab.plant.calendar import BreakPattern, ShiftPattern, WorkingTime
-from synfab.plant.choices import ALLOWED_PARENTS, Level
+from synfab.plant.choices import ALLOWED_PARENTS, STORAGE_LEVELS, Level, StorageRole
 from synfab.plant.events import PlantNodeChanged, PlantNodeCreated, PlantNodeMoved, ShiftCalendarChanged
 from synfab.plant.models import CalendarException, EquipmentClass, PlantNode, Shift, ShiftBreak, ShiftCalendar
 from synfab.plant.schemas import CalendarCreate, CalendarUpdate, EquipmentClassCreate, NodeCreate, NodeUpdate
@@ -106,6 +106,20 @@ def main_time_zone(session: Session) -> ZoneInfo:
     return ZoneInfo(tz) if tz else ZoneInfo("UTC")
 
 
+def storage_location(session: Session, under: PlantNode, role: StorageRole) -> PlantNode | None:
+    """The storage location with this role serving a node: in its own subtree first (a line's WIP), else in the
+    nearest enclosing node's (the machining area's WIP for its lines), up to the site; by sort order and code."""
+    for node in [under, *reversed(ancestors(session, under))]:
+        found = session.scalar(
+            select(PlantNode).where(PlantNode.path.startswith(node.path), PlantNode.storage_role == role,
+                                    PlantNode.level.in_([lv.value for lv in STORAGE_LEVELS]),
+                                    PlantNode.active.is_(True))
+            .order_by(PlantNode.depth, PlantNode.sort_order, PlantNode.code).limit(1))
+        if found is not None or node.level in (Level.SITE, Level.ENTERPRISE):
+            return found
+    return None
+
+
 # -- the tree ----------------------------------------------------------------------------------------
 
 
@@ -144,11 +158,18 @@ def _refs_exist(session: Session, calendar_id: int | None, class_id: int | None)
         raise Invalid("equipment_class_not_found", _l("Equipment class {id} does not exist.", id=class_id))
 
 
+def _check_storage_role(level: Level, role: StorageRole | None) -> None:
+    if role is not None and level not in STORAGE_LEVELS:
+        raise Invalid("storage_role_not_storage", _l(
+            "Only storage zones and units have a storage role; a {level} does not.", level=level.label))
+
+
 def create_node(uow: UnitOfWork, data: NodeCreate) -> PlantNode:
     """Add a node under its parent, checking the level rules, code, time zone and references."""
     s = uow.session
     parent = get_node(s, data.parent_id) if data.parent_id is not None else None
     _check_parent(data.level, parent)
+    _check_storage_role(data.level, data.storage_role)
     _check_code_free(s, data.code)
     _check_time_zone(data.time_zone)
     if data.level == Level.SITE and not data.time_zone:
@@ -173,6 +194,7 @@ def update_node(uow: UnitOfWork, node_id: int, data: NodeUpdate) -> PlantNode:
     check_version(node, data.version)
     fields = data.model_dump(exclude_unset=True, exclude={"version", "parent_id"})
     _check_time_zone(fields.get("time_zone"))
+    _check_storage_role(node.level, fields.get("storage_role"))
     _refs_exist(s, fields.get("shift_calendar_id"), fields.get("equipment_class_id"))
     changes: dict[str, list[str | None]] = {}
     for key, value in fields.items():

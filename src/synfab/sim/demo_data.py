@@ -80,14 +80,14 @@ PLANT = [
     ("AS2-20", "二线密封装配", "L2 seal assembly", "work_center", "L-CA2", {"equipment_class": "ASSY"}),
     ("AS2-30", "二线气密检测", "L2 leak test", "work_center", "L-CA2", {"equipment_class": "LEAK-TEST"}),
     ("AS2-40", "二线打标包装", "L2 marking and packing", "work_center", "L-CA2", {"equipment_class": "MARKER"}),
-    ("RM", "原材料库", "Raw material store", "storage_zone", SITE, {}),
+    ("RM", "原材料库", "Raw material store", "storage_zone", SITE, {"storage_role": "raw_material"}),
     ("RM-A01", "原材料库 A01", "Raw store A01", "storage_unit", "RM", {}),
     ("RM-A02", "原材料库 A02", "Raw store A02", "storage_unit", "RM", {}),
     ("RM-B01", "原材料库 B01（辅料）", "Raw store B01 (consumables)", "storage_unit", "RM", {}),
-    ("FG", "成品库", "Finished goods store", "storage_zone", SITE, {}),
-    ("WIP-MACH", "机加在制品区", "Machining WIP", "storage_zone", "MACH", {}),
-    ("WIP-CA1", "一线线边库", "Line 1 line-side stock", "storage_zone", "L-CA1", {}),
-    ("WIP-CA2", "二线线边库", "Line 2 line-side stock", "storage_zone", "L-CA2", {}),
+    ("FG", "成品库", "Finished goods store", "storage_zone", SITE, {"storage_role": "finished_goods"}),
+    ("WIP-MACH", "机加在制品区", "Machining WIP", "storage_zone", "MACH", {"storage_role": "wip"}),
+    ("WIP-CA1", "一线线边库", "Line 1 line-side stock", "storage_zone", "L-CA1", {"storage_role": "wip"}),
+    ("WIP-CA2", "二线线边库", "Line 2 line-side stock", "storage_zone", "L-CA2", {"storage_role": "wip"}),
 ]
 
 SHIFTS = [  # calendar 3S: three shifts, Monday to Saturday

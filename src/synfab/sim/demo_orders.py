@@ -1,26 +1,50 @@
-"""Work orders of the demo: the twelve earliest-due order lines get one, their sub-assemblies a child each.
-
-Until the orders loop releases demand by itself (a later release), this is how the demo's work order pages
-get content: through the same `create_work_order` a planner would use.
-"""
+"""Suppliers and work orders of the demo: three suppliers with terms for every bought material, then production of
+the twelve earliest-due order lines released — their work order and, under it, one for every sub-assembly the plant
+makes — through the same `release_sales_order_line` a planner uses (components reserved, shortages and purchase
+suggestions follow by themselves)."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
+from decimal import Decimal
 
 from sqlalchemy import select
 
 from synfab.catalog import service as catalog
 from synfab.catalog.choices import Sourcing
+from synfab.catalog.models import Material
 from synfab.core.uow import UnitOfWork
+from synfab.inventory.purchasing import service as purchasing
+from synfab.inventory.purchasing.schemas import SupplierCreate, SupplierItemIn
 from synfab.orders import service as orders
 from synfab.orders.models import SalesOrderLine
-from synfab.orders.schemas import WorkOrderCreate
 
 WORK_ORDERS = 12
+# (code, name, English name, lead time days, minimum order, pack size)
+SUPPLIERS = [
+    ("SUP-CAST", "苏州精铸有限公司", "Suzhou Precision Casting", 14, 200, 50),
+    ("SUP-SEAL", "宁波密封件厂", "Ningbo Seals", 7, 500, 100),
+    ("SUP-STEEL", "上海特钢贸易", "Shanghai Special Steel", 10, 100, 20),
+]
+
+
+def create_demo_suppliers(uow: UnitOfWork) -> None:
+    """Three suppliers; every bought material gets terms from one of them (preferred) in turn."""
+    made = [purchasing.create_supplier(uow, SupplierCreate(code=c, name=n, name_en=e, lead_time_days=lead))
+            for c, n, e, lead, _min, _pack in SUPPLIERS]
+    uow.flush()
+    bought = uow.session.scalars(select(Material).where(Material.sourcing == Sourcing.BUY, Material.active.is_(True))
+                                 .order_by(Material.code)).all()
+    for i, material in enumerate(bought):
+        k = i % len(made)
+        _c, _n, _e, lead, minimum, pack = SUPPLIERS[k]
+        purchasing.set_supplier_item(uow, made[k].id, SupplierItemIn(
+            material_id=material.id, min_order_qty=Decimal(minimum), pack_size=Decimal(pack), lead_time_days=lead,
+            preferred=True))
 
 
 def create_demo_work_orders(uow: UnitOfWork, today: date) -> None:
+    create_demo_suppliers(uow)
     s = uow.session
     lines = s.scalars(select(SalesOrderLine).order_by(SalesOrderLine.due_date, SalesOrderLine.id)).all()
     made = 0
@@ -29,13 +53,5 @@ def create_demo_work_orders(uow: UnitOfWork, today: date) -> None:
             break
         if catalog.effective_routing(s, line.material_id, line.due_date) is None:
             continue
-        parent = orders.create_work_order(uow, WorkOrderCreate(sales_order_line_id=line.id))
+        orders.release_sales_order_line(uow, line.order_id, line.id)
         made += 1
-        # Made-to-order sub-assemblies one level down, due a few days before the assembly.
-        for exploded in catalog.explode_bom(s, line.material_id, parent.quantity, today):
-            material = exploded.material
-            if exploded.level != 1 or material.sourcing != Sourcing.MAKE or catalog.effective_routing(s, material.id, today) is None:
-                continue
-            orders.create_work_order(uow, WorkOrderCreate(
-                material_id=material.id, quantity=exploded.total_quantity.quantize(1),
-                due_date=max(today + timedelta(days=1), parent.due_date - timedelta(days=3)), parent_id=parent.id))

@@ -96,6 +96,9 @@ def create_app(db: Database | None = None, settings: Settings | None = None, *, 
     nav.extend(web_pages.NAV)
     for router in routers:
         app.include_router(router)
+    from synfab.web.live import live_stream
+
+    app.add_route("/api/v1/live", live_stream, methods=["GET"], include_in_schema=False)
     app.state.nav = nav
     app.state.routers = routers
     errors.document(app, api_routes(app))

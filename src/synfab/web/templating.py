@@ -29,6 +29,7 @@ WEB = Path(__file__).resolve().parent
 CONTEXTS_WITH_PAGES = {name: f"synfab.{name}" for name in
                        ("plant", "catalog", "orders", "inventory", "people", "connect")} | {
     "skills": "synfab.people.skills", "shipments": "synfab.orders.shipments",
+    "terminal": "synfab.orders.terminal",
     "purchasing": "synfab.inventory.purchasing", "materials": "synfab.planning.materials",
     "schedule": "synfab.planning.schedule"}
 

@@ -12,7 +12,7 @@ from synfab.catalog.service.external import (
     resolve_external_id, resolve_material, resolve_unit,
 )
 from synfab.catalog.service.materials import (
-    class_subtree_ids, count_active_materials, create_material, create_material_class, get_material,
+    active_material, class_subtree_ids, count_active_materials, create_material, create_material_class, get_material,
     get_material_class, list_material_classes, material_by_code, material_query, update_material,
     update_material_class,
 )
@@ -30,7 +30,7 @@ __all__ = [
     "check_bom_cycles", "class_subtree_ids", "convert", "count_active_materials", "count_released_boms",
     "create_bom", "create_material", "create_material_class", "create_routing", "create_unit",
     "effective_bom", "effective_routing", "explode_bom", "external_ids_for", "find_bom_cycles", "get_bom",
-    "get_external_id", "get_material", "get_material_class", "get_routing", "get_unit", "list_conversions",
+    "active_material", "get_external_id", "get_material", "get_material_class", "get_routing", "get_unit", "list_conversions",
     "list_external_ids", "list_material_classes", "list_units", "map_external_id", "material_by_code",
     "material_query", "obsolete_bom", "obsolete_routing", "release_bom", "release_routing",
     "remove_conversion", "remove_external_id", "resolve_external_id", "resolve_material", "resolve_unit",

@@ -286,7 +286,8 @@ def _build_lines(session: Session, lines: list[BomLineIn]) -> list[BomLine]:
                 "Line {position} ({component}): {unit} cannot be converted to the component's base unit "
                 "{base}; add a unit conversion first.", unit=unit.code, base=component.unit.code, **where))
         built.append(BomLine(position=pos, component_id=component.id, quantity=ln.quantity, unit_id=unit.id,
-                             scrap_factor=ln.scrap_factor, operation_seq=ln.operation_seq))
+                             scrap_factor=ln.scrap_factor, operation_seq=ln.operation_seq,
+                             backflush=ln.backflush))
     return built
 
 

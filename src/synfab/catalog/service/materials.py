@@ -25,6 +25,20 @@ def get_material(session: Session, material_id: int) -> Material:
     return material
 
 
+def active_material(session: Session, material_id: int) -> Material:
+    """A material a new order, work order or purchase may name: it exists (422 otherwise, it is the input that is
+    wrong) and is active."""
+    try:
+        material = get_material(session, material_id)
+    except NotFound:
+        raise Invalid("material_not_found", _l("Material {id} does not exist.", id=material_id)) from None
+    if not material.active:
+        raise Invalid("material_inactive", _l(
+            "Material {code} is inactive; reactivate it in the catalog or choose another material.",
+            code=material.code))
+    return material
+
+
 def material_by_code(session: Session, code: str) -> Material:
     material = session.scalar(select(Material).where(Material.code == code))
     if material is None:

@@ -67,9 +67,10 @@ def _check_code_free(session: Session, code: str) -> None:
             "lot codes are unique across materials.", code=code, material=material.code))
 
 
-def create_lot(uow: UnitOfWork, data: LotCreate) -> Lot:
+def create_lot(uow: UnitOfWork, data: LotCreate, *, made_at_id: int | None = None) -> Lot:
     """A new lot of a material, available. Received today unless told; expiry from the material's shelf life
-    when not given. The code must be unused by any lot of any material."""
+    when not given. The code must be unused by any lot of any material. `made_at_id`: the production line that
+    makes it (its people see the lot wherever its stock goes)."""
     s = uow.session
     material = _material(s, data.material_id)
     code = data.code.strip()
@@ -83,7 +84,8 @@ def create_lot(uow: UnitOfWork, data: LotCreate) -> Lot:
             "The lot would expire ({expires}) before it was received ({received}).",
             expires=expires.isoformat(), received=received.isoformat()))
     lot = Lot(code=code, material_id=material.id, status=LotStatus.AVAILABLE, received_on=received,
-              expires_on=expires, supplier_lot=(data.supplier_lot or "").strip() or None, note=data.note)
+              expires_on=expires, supplier_lot=(data.supplier_lot or "").strip() or None, note=data.note,
+              made_at_id=made_at_id)
     s.add(lot)
     uow.flush()
     uow.record(LotCreated(lot_id=lot.id, code=lot.code, material_id=lot.material_id))

@@ -20,7 +20,10 @@ from synfab.orders.service.customers import (  # noqa: F401
     list_customers,
     update_customer,
 )
-from synfab.orders.service.operations import start_operation  # noqa: F401
+from synfab.orders.service.propagation import mark_reviewed  # noqa: F401
+from synfab.orders.service.operations import (  # noqa: F401
+    consume, get_operation, pause_operation, report_production, resume_operation, start, start_operation,
+)
 from synfab.orders.service.release import (  # noqa: F401
     line_releasable,
     release_sales_order_line,

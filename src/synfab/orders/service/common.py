@@ -150,15 +150,7 @@ def _site(session: Session, site_id: int) -> PlantNode:
 
 
 def _material(session: Session, material_id: int) -> Material:
-    try:
-        material = catalog.get_material(session, material_id)
-    except NotFound:
-        raise Invalid("material_not_found", _l("Material {id} does not exist.", id=material_id)) from None
-    if not material.active:
-        raise Invalid("material_inactive", _l(
-            "Material {code} is inactive; reactivate it in the catalog or choose another material.",
-            code=material.code))
-    return material
+    return catalog.active_material(session, material_id)
 
 
 def _customer_for_order(session: Session, customer_id: int) -> Customer:

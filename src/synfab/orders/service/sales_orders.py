@@ -277,40 +277,61 @@ def change_sales_order_line(uow: UnitOfWork, order_id: int, line_id: int,
 
 
 def _cancel_line(uow: UnitOfWork, order: SalesOrder, line: SalesOrderLine) -> None:
-    line.status = LineStatus.CANCELLED
+    """Cancel what is still open of a line. A line with goods already shipped keeps its ordered quantity and
+    becomes `shipped` (closed short): only its open part is cancelled, and the event carries that part."""
+    shipped = line.shipped_quantity or Decimal(0)
+    open_part = line.quantity - shipped
+    line.status = LineStatus.SHIPPED if shipped > 0 else LineStatus.CANCELLED
     uow.record(SalesOrderLineCancelled(
         order_id=order.id, order_code=order.code, line_id=line.id, line_no=line.line_no,
-        material_id=line.material_id, quantity=line.quantity, due_date=line.due_date,
+        material_id=line.material_id, quantity=max(open_part, Decimal(0)), due_date=line.due_date,
     ))
+
+
+def cancellation_note(line: SalesOrderLine) -> Any:
+    """What a person is told after cancelling a line that had shipped goods (None for a whole line)."""
+    shipped = line.shipped_quantity or Decimal(0)
+    if line.status != LineStatus.SHIPPED or shipped <= 0 or shipped >= line.quantity:
+        return None
+    return _l("Line {line_no}: only the open part {open} was cancelled; {shipped} already shipped.",
+              line_no=line.line_no, open=_number(line.quantity - shipped), shipped=_number(shipped))
+
+
+def _number(value: Decimal) -> str:
+    text = format(Decimal(value).normalize(), "f")
+    return "0" if text == "-0" else text
 
 
 def cancel_sales_order_line(uow: UnitOfWork, order_id: int, line_id: int,
                             version: int | None = None) -> SalesOrderLine:
-    """Cancel a line not yet shipped; the order becomes cancelled when no other line is left.
+    """Cancel a line, or only its open part once some of it has shipped (the line then counts as shipped,
+    see `cancellation_note`); the order becomes cancelled when no other line is left.
 
     Work orders made for the line stay as they are: the orders loop decides what happens to them.
     """
     order = get_sales_order(uow.session, order_id)
     line = _line_of(order, line_id)
     check_version(line, version)
-    _check_line_open(order, line)
+    if line.status != LineStatus.PARTIALLY_SHIPPED:
+        _check_line_open(order, line)
     _cancel_line(uow, order, line)
     refresh_sales_order_status(uow, order)
     return line
 
 
 def cancel_sales_order(uow: UnitOfWork, order_id: int, version: int | None = None) -> SalesOrder:
-    """Cancel an order and all its lines; refused once anything of it has shipped."""
+    """Cancel an order: every line still open is cancelled. Once goods of it have shipped, only the open
+    parts are: partly shipped lines close short as shipped and the order takes its status from its lines
+    (shipped), else the order is cancelled."""
     order = get_sales_order(uow.session, order_id)
     check_version(order, version)
     _check_order_open(order)
-    if any(ln.status in (LineStatus.SHIPPED, LineStatus.PARTIALLY_SHIPPED) for ln in order.lines):
-        raise Invalid("sales_order_shipped", _l(
-            "Sales order {code} has shipped goods and cannot be cancelled as a whole; cancel its open lines instead.",
-            code=order.code))
     for line in order.lines:
-        if line.status in CHANGEABLE_LINE_STATUSES:
+        if line.status in CHANGEABLE_LINE_STATUSES or line.status == LineStatus.PARTIALLY_SHIPPED:
             _cancel_line(uow, order, line)
+    if any(ln.status == LineStatus.SHIPPED for ln in order.lines):
+        refresh_sales_order_status(uow, order)
+        return order
     order.status = SalesOrderStatus.CANCELLED
     uow.record(SalesOrderCancelled(order_id=order.id, code=order.code))
     uow.session.flush()
@@ -391,8 +412,32 @@ def sales_order_line_query(
 
 
 ORDER_EVENT_TYPES = ("SalesOrderCreated", "SalesOrderChanged", "SalesOrderCancelled", "SalesOrderLineAdded",
-                     "SalesOrderLineChanged", "SalesOrderLineCancelled")
-WORK_ORDER_EVENT_TYPES = ("WorkOrderCreated", "WorkOrderChanged", "WorkOrderCancelled", "ProductionReleased")
+                     "SalesOrderLineChanged", "SalesOrderLineCancelled", "ShipmentShipped", "ShipmentCancelled")
+WORK_ORDER_EVENT_TYPES = ("WorkOrderCreated", "WorkOrderChanged", "WorkOrderCancelled", "ProductionReleased",
+                          "WorkOrderNeedsReview", "WorkOrderReviewed", "WorkOrderCompleted")
+
+
+# Events of other contexts an order's changes cause, shown under them in its timeline.
+CONSEQUENCE_EVENT_TYPES = ("ScheduleRebuilt", "WorkOrderAtRisk", "WorkOrderBackOnTrack", "StockReserved",
+                           "ReservationReleased", "ShortageRaised", "ShortageCovered", "PurchaseSuggestionsChanged",
+                           "WorkOrderNeedsReview", "WorkOrderChanged", "WorkOrderCancelled", "WorkOrderCreated")
+
+
+def _concerns(record: EventRecord, work_orders: set[int]) -> bool:
+    """Whether a consequence is about this order's work orders (a chain may have touched several orders)."""
+    p = record.payload
+    if "work_order_id" in p:
+        return p["work_order_id"] in work_orders
+    if p.get("demand_kind") == "work_order":
+        return p.get("demand_id") in work_orders
+    if "changed_work_order_ids" in p:
+        return bool(work_orders & set(p["changed_work_order_ids"]))
+    return "material_id" in p  # a material's suggestions changed in this order's chain
+
+
+def _chunked(items: list[str], size: int) -> Iterable[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
 
 
 def order_timeline(session: Session, order: SalesOrder, limit: int = 200) -> list[EventRecord]:
@@ -406,6 +451,14 @@ def order_timeline(session: Session, order: SalesOrder, limit: int = 200) -> lis
                               EventRecord.payload["work_order_id"].as_integer().in_(wo_ids)))
     stmt = select(EventRecord).where(cond).order_by(EventRecord.occurred_at, EventRecord.id).limit(limit)
     found = list(session.scalars(stmt))
+    # What changed because of them: the consequences recorded in the same chains (same correlation).
+    chains = {r.correlation_id for r in found if r.correlation_id}
+    if chains:
+        known = {r.id for r in found}
+        for chunk in _chunked(sorted(chains), 500):
+            found += [r for r in session.scalars(select(EventRecord).where(
+                EventRecord.correlation_id.in_(chunk), EventRecord.type.in_(CONSEQUENCE_EVENT_TYPES)).limit(limit))
+                if r.id not in known and _concerns(r, set(wo_ids))]
     # Orders entered in bulk share one event naming them all; few enough to look through here.
     imports = session.scalars(select(EventRecord).where(EventRecord.type == "SalesOrdersImported")
                               .order_by(EventRecord.occurred_at.desc()).limit(500))

@@ -10,7 +10,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -35,6 +35,7 @@ from synfab.people.skills.schemas import (
 from synfab.plant import service as plant
 from synfab.plant.choices import Level
 from synfab.plant.models import PlantNode
+from synfab.web.forms import checked as _checked
 from synfab.web.deps import DbDep, SessionDep, UowDep, require
 from synfab.web.listing import ListQuery, paginate
 from synfab.web.templating import NavItem, render
@@ -90,13 +91,6 @@ def home_cards(session: Session, user: Principal) -> list[dict[str, Any]]:
 # -- form helpers -----------------------------------------------------------------------------------------------
 
 
-def _checked(schema: type[S], **values: Any) -> S:
-    """A form's values as the service's input; fields the schema refuses become a message, not an error 500."""
-    try:
-        return schema(**values)
-    except ValidationError as exc:
-        fields = ", ".join(sorted({".".join(str(p) for p in err["loc"]) for err in exc.errors()}))
-        raise Invalid("validation_failed", _l("Please correct these fields: {fields}.", fields=fields)) from None
 
 
 def _day(text: str, field: Any) -> date:

@@ -46,7 +46,27 @@
     }
   });
 
+  // <div id="live-toasts" data-live="/api/v1/live">: news for this person, as it happens (Server-Sent Events).
+  function listenLive() {
+    var box = document.getElementById("live-toasts");
+    if (!box || !window.EventSource) return;
+    var source = new EventSource(box.dataset.live);
+    source.onmessage = null;
+    ["work_order", "schedule", "purchasing", "terminal"].forEach(function (topic) {
+      source.addEventListener(topic, function (evt) {
+        var news = JSON.parse(evt.data);
+        var toast = document.createElement(news.link ? "a" : "div");
+        toast.className = "toast";
+        toast.textContent = news.text;
+        if (news.link) toast.href = news.link;
+        box.prepend(toast);
+        while (box.children.length > 4) box.lastChild.remove();
+        setTimeout(function () { toast.remove(); }, 12000);
+      });
+    });
+  }
+
   function init(root) { drawCharts(root); wireAutosubmit(root); }
-  document.addEventListener("DOMContentLoaded", function () { init(document); });
+  document.addEventListener("DOMContentLoaded", function () { init(document); listenLive(); });
   document.addEventListener("htmx:load", function (evt) { init(evt.detail.elt); });
 })();

@@ -27,8 +27,8 @@ from synfab.people.skills.service.qualification import (  # noqa: F401
 )
 from synfab.people.skills.service.rosters import (  # noqa: F401
     Assignment, OperationNeed, Requirement, RosterWeek, ShiftCoverage, add_roster_entry, apply_suggestion,
-    get_roster_entry, line_shifts, match_people, remove_roster_entry, roster_line, roster_lines, roster_query,
-    roster_week, shift_coverage, shifts_on, uncovered_today,
+    get_roster_entry, line_shifts, match_people, people_on_shift, remove_roster_entry, roster_line, roster_lines,
+    roster_query, roster_week, shift_coverage, shifts_on, uncovered_today,
 )
 from synfab.people.skills.service.training import (  # noqa: F401
     TRAINING_RECORD_SORTS, TargetProgress, add_training_target, create_training_plan, get_training_plan,

@@ -396,3 +396,14 @@ def apply_suggestion(uow: UnitOfWork, line_id: int, day: date, shift_code: str) 
         uow.flush()
         uow.record(RosterAssignmentApplied(line_id=line_id, day=day, shift_code=shift_code, assignments=changed))
     return coverage
+
+
+def people_on_shift(session: Session, line_id: int, at: datetime) -> list[str]:
+    """User names rostered at a line for the shift running at an instant (none between shifts)."""
+    window = plant.working_time_for(session, line_id).shift_at(at)
+    if window is None:
+        return []
+    return sorted(session.scalars(
+        select(User.username).join(RosterEntry, RosterEntry.user_id == User.id)
+        .where(RosterEntry.line_id == line_id, RosterEntry.day == window.day,
+               RosterEntry.shift_code == window.shift_code).execution_options(unrestricted=True)))

@@ -1,0 +1,3 @@
+"""The orders' test catalog and customers, for releasing work to schedule."""
+
+from tests.orders.conftest import catalog, customers  # noqa: F401
