@@ -10,7 +10,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -19,6 +19,9 @@ from synfab.core.config import Settings, get_settings, sqlite_url
 from synfab.core.context import SYSTEM, acting_as
 from synfab.core.db import Database
 from synfab.core.errors import DomainError
+
+if TYPE_CHECKING:
+    from synfab.sim.factory import FactorySimulator
 
 app = typer.Typer(help="synfab — smart factory collaborative control (智慧工厂协同管控)", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -84,9 +87,10 @@ def db_current(db: DbOption = None) -> None:
 def run_server(settings: Settings, database: Database, host: str, port: int, banner: str = "") -> None:
     import uvicorn
 
-    from synfab.web.app import create_app
+    from synfab.web.app import create_app, settle_heap
 
     application = create_app(database, settings)
+    settle_heap()
     console.print(f"synfab is running at [bold]http://{host}:{port}/[/bold]  (Ctrl-C stops it)")
     if banner:
         console.print(banner)
@@ -112,9 +116,14 @@ def demo(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     serve_web: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the web UI after loading.")] = True,
+    speed: Annotated[float, typer.Option(min=0.01, help="How many times faster simulated work runs.")] = 1.0,
+    still: Annotated[bool, typer.Option("--still", help="Do not simulate: the factory stands still.")] = False,
+    ticks: Annotated[int, typer.Option(min=0, help="With --no-serve: simulate this many ticks and print what "
+                                                   "happened.")] = 0,
 ) -> None:
-    """Create the demo auto-parts plant in a SQLite file and serve it."""
+    """Create the demo auto-parts plant in a SQLite file and serve it while simulated people work the loop."""
     from synfab.sim.demo import DEMO_PASSWORD, DEMO_USERS, load_demo
+    from synfab.sim.factory import FactorySimulator
 
     if reset:
         for suffix in ("", "-wal", "-shm"):
@@ -126,10 +135,38 @@ def demo(
     lines += [f"  {u.username:<12} {u.role:<12} {u.display_name}" for u in DEMO_USERS]
     if not created:
         lines.insert(0, f"(using the existing demo in {db}; --reset starts again)")
-    if serve_web:
-        run_server(settings, database, host, port, banner="\n".join(lines))
-    else:
+    simulator = FactorySimulator(database, speed=speed)
+    if not serve_web:
         console.print("\n".join(lines))
+        if ticks and not still:
+            _simulate(simulator, ticks)
+        return
+    if not still:
+        lines += ["", (f"[bold]The factory is running[/bold] at speed {speed:g}: orders arrive, operators work, "
+                       "goods ship. Ctrl-C stops it (and the server); --still keeps the factory still.")]
+        simulator.start()
+    try:
+        run_server(settings, database, host, port, banner="\n".join(lines))
+    finally:
+        simulator.stop()
+
+
+def _simulate(simulator: FactorySimulator, ticks: int) -> None:
+    """Run the demo factory for some ticks in this process and print what it did."""
+    from rich.progress import Progress
+    from rich.table import Table
+
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("simulating", total=ticks)
+        for _ in range(ticks):
+            simulator.tick()
+            bar.advance(task)
+    table = Table(title=f"{ticks} ticks at speed {simulator.speed:g} ({simulator.minutes:,.0f} simulated minutes)")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for label, value in simulator.tally.rows():
+        table.add_row(label, value)
+    console.print(table)
 
 
 @users_app.command("create")
@@ -209,7 +246,7 @@ def _register_optional_commands() -> None:
     """Commands of later-built parts register themselves here (import/export, bench)."""
     import importlib
 
-    for module in ("synfab.connect.files.cli", "synfab.people.cli", "synfab.bench.cli"):
+    for module in ("synfab.connect.files.cli", "synfab.people.cli", "synfab.orders.cli", "synfab.bench.cli"):
         try:
             importlib.import_module(module).register(app)
         except ModuleNotFoundError as exc:

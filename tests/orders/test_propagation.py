@@ -77,6 +77,8 @@ def test_quantity_due_date_and_priority_follow_the_line_down_the_tree(db: Databa
     assert tree(db) == [("CAL-01", "released", Decimal(6), date(2026, 12, 9), "3", None),
                         ("PST-01", "released", Decimal(12), date(2026, 12, 9), "3", None)]
     assert caused_by(db, up).count("WorkOrderChanged") == 2
+    # Both work orders' materials are netted again once, after both changed.
+    assert caused_by(db, up).count("MaterialsReplanRequested") == 1
     change_line(db, order, line, quantity=Decimal(3), due_date=date(2026, 12, 4), priority=Priority.URGENT)
     assert tree(db) == [("CAL-01", "released", Decimal(3), date(2026, 12, 4), "1", None),
                         ("PST-01", "released", Decimal(6), date(2026, 12, 4), "1", None)]

@@ -169,7 +169,8 @@ def run(quick: bool, database_url: str | None, log: Callable[[str], None]) -> di
     from starlette.testclient import TestClient
 
     from synfab.people import service as people
-    from synfab.web.app import create_app
+    from synfab.planning.schedule.service.rebuild import forget_everything
+    from synfab.web.app import create_app, settle_heap
 
     lines, products, bought, order_lines, changes = (2, 10, 60, 50, 20) if quick else (5, 100, 500, 500, 200)
     if database_url is not None and not database_url.startswith("sqlite"):
@@ -200,7 +201,9 @@ def run(quick: bool, database_url: str | None, log: Callable[[str], None]) -> di
                     f"{operations} operations, {materials} materials")
                 rng = random.Random(11)
                 latencies, commits, missed = [], [], 0
+                forget_everything()  # the server starts with nothing in memory, as a new process does
                 with TestClient(create_app(db)) as client:
+                    settle_heap()  # as `synfab serve` does once its app is built
                     r = client.post("/api/v1/session", json={"username": "planner", "password": PASSWORD})
                     client.headers["X-CSRF-Token"] = r.json()["csrf_token"]
                     for i in range(changes):

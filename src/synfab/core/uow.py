@@ -69,6 +69,10 @@ class UnitOfWork:
         self._pending.append(event)
         return event
 
+    def is_pending(self, event: Event) -> bool:
+        """Whether this event (as `record` returned it) is still waiting to be published."""
+        return any(e is event for e in self._pending)
+
     @contextmanager
     def caused_by(self, event: Event) -> Iterator[None]:
         previous, self._cause = self._cause, event

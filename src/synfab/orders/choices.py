@@ -111,3 +111,13 @@ class ReviewReason(Choice):
 
     QUANTITY_CHANGED = "quantity_changed", _l("Order quantity changed after work started"), "orange"
     CANCELLED = "cancelled", _l("Demand cancelled after work started"), "red"
+    # A BOM or routing revision came into effect that the work order could not take by itself (its work has
+    # started, or a component work order it would need cannot be released): the note names the revisions.
+    BOM_REVISED = "bom_revised", _l("New BOM revision in effect"), "purple"
+    ROUTING_REVISED = "routing_revised", _l("New routing revision in effect"), "purple"
+    BOM_ROUTING_REVISED = "bom_routing_revised", _l("New BOM and routing revisions in effect"), "purple"
+
+
+# The reasons a revision coming into effect flags a work order with.
+REVISION_REVIEW_REASONS = frozenset({ReviewReason.BOM_REVISED, ReviewReason.ROUTING_REVISED,
+                                     ReviewReason.BOM_ROUTING_REVISED})

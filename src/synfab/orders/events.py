@@ -256,13 +256,18 @@ class WorkOrderCompleted(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class WorkOrderNeedsReview(Event):
-    """A change could not be applied to a work order by itself (its work has started): the planner decides."""
+    """A change could not be applied to a work order by itself (its work has started): the planner decides.
+
+    For a revision coming into effect, `new_bom_id` / `new_routing_id` name the revisions it did not take, so
+    that it is flagged once per revision (not again every day after the planner has decided)."""
 
     work_order_id: int
     code: str
     reason: str  # a ReviewReason
     note: str | None
     production_line_id: int | None
+    new_bom_id: int | None = None
+    new_routing_id: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -270,3 +275,33 @@ class WorkOrderReviewed(Event):
     work_order_id: int
     code: str
     reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkOrderRevised(Event):
+    """A work order not started took the BOM or routing revision now in effect (old and new ids and revisions,
+    equal when that one did not change): its component work orders and material follow the new BOM, its
+    operations were replaced by the new routing's."""
+
+    work_order_id: int
+    code: str
+    material_id: int
+    old_bom_id: int | None
+    new_bom_id: int | None
+    old_bom_revision: str | None
+    new_bom_revision: str | None
+    old_routing_id: int | None
+    new_routing_id: int | None
+    old_routing_revision: str | None
+    new_routing_revision: str | None
+    production_line_id: int | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RevisionsTookEffect(Event):
+    """The daily turn (or `synfab revisions apply`) found BOM or routing revisions in effect that open work
+    orders of these materials do not follow yet: the cause of what it changes. `on`: the day asked for (None:
+    each site's today)."""
+
+    on: date | None
+    material_ids: list[int]

@@ -22,7 +22,7 @@ from synfab.core.uow import UnitOfWork
 from synfab.orders import service
 from synfab.orders.choices import (
     CANCELLABLE_WORK_ORDER_STATUSES, CHANGEABLE_LINE_STATUSES, OPEN_LINE_STATUSES, OPEN_ORDER_STATUSES,
-    OPEN_WORK_ORDER_STATUSES, Priority, ReviewReason, SalesOrderStatus, WorkOrderStatus,
+    OPEN_WORK_ORDER_STATUSES, REVISION_REVIEW_REASONS, Priority, ReviewReason, SalesOrderStatus, WorkOrderStatus,
 )
 from synfab.orders.models import Customer, SalesOrder, WorkOrder
 from synfab.orders.service.sales_orders import cancellation_note
@@ -309,6 +309,15 @@ def _timeline_text(row: EventRecord, materials: dict[int, str] | None = None) ->
     if t == "WorkOrderNeedsReview":
         return _("Work order {code} waits for the planner: {reason} ({note})", code=p["code"],
                  reason=ReviewReason(p["reason"]).label, note=p.get("note") or "—")
+    if t == "WorkOrderRevised":
+        parts = []
+        if p["old_bom_id"] != p["new_bom_id"]:
+            parts.append(_("BOM revision {old} → {new}", old=p["old_bom_revision"] or "—", new=p["new_bom_revision"]))
+        if p["old_routing_id"] != p["new_routing_id"]:
+            parts.append(_("routing revision {old} → {new}", old=p["old_routing_revision"] or "—",
+                           new=p["new_routing_revision"]))
+        return _("Work order {code} follows the revisions in effect: {changes}", code=p["code"],
+                 changes="; ".join(parts))
     if t == "WorkOrderReviewed":
         return _("Work order {code} reviewed by the planner", code=p["code"])
     if t == "WorkOrderCompleted":
@@ -472,6 +481,7 @@ def _work_order_detail(request: Request, session: Session, work_order_id: int, *
         order_line=wo.sales_order_line, tz=plant.time_zone_of(session, wo.site), priorities=Priority,
         total_minutes=sum((op.planned_minutes for op in wo.operations), Decimal(0)),
         open=wo.status in OPEN_WORK_ORDER_STATUSES, cancellable=wo.status in CANCELLABLE_WORK_ORDER_STATUSES,
+        revision_review=wo.review_reason in REVISION_REVIEW_REASONS,
         error=error, status_code=error.status_code if error else 200,
     )
 

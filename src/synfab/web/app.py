@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
@@ -44,6 +45,15 @@ def _jobs() -> list[Job]:
         if module is not None:
             found.extend(module.JOBS)  # type: ignore[attr-defined]
     return found
+
+
+def settle_heap() -> None:
+    """For a server process, once its app is built: what is loaded by then (modules, the app, the models) lives as
+    long as the process, so it is moved out of the garbage collector's reach — a full collection then walks only
+    what requests create, and an order change is not held up 100 ms by a walk over everything (see
+    docs/BENCHMARKS.md, propagation). Not for tests, which build many apps in one process."""
+    gc.collect()
+    gc.freeze()
 
 
 def create_app(db: Database | None = None, settings: Settings | None = None, *, dispatcher: bool = True) -> FastAPI:

@@ -26,8 +26,10 @@ from synfab.inventory.purchasing.schemas import (
     SupplierCreate,
     SupplierItemIn,
 )
-from tests.conftest import MiniPlant
+from synfab.core.context import acting_as
+from tests.conftest import MiniPlant, add_user
 from tests.orders.conftest import Catalog, build_catalog
+from tests.people.skills.conftest import actor
 
 D = Decimal
 
@@ -134,6 +136,21 @@ def test_receive_creates_a_lot_with_shelf_life_posts_a_receipt_and_closes_the_li
         assert order.status == PurchaseOrderStatus.RECEIVED and order.lines[0].received_quantity == D(104)
         assert not order.lines[0].open
         assert inventory.ledger_balance_mismatches(s) == []
+
+
+def test_a_storekeeper_of_the_site_receives_into_a_new_lot(db: Database, plant: MiniPlant, cat: Catalog) -> None:
+    """The new lot has no stock anywhere before its receipt, so no scoped person sees it yet: the receipt into a
+    store of their site still finds it, and afterwards they see it where it is."""
+    po_id, line_id = placed_order(db, plant, cat)
+    add_user(db, "kim", "procurement", plant.site)
+    with acting_as(actor(db, "kim")), db.uow() as uow:
+        receipt = service.receive_purchase_order_line(uow, po_id, line_id, ReceiveIn(
+            quantity=D(30), location_id=plant.store))
+        uow.commit()
+        lot_id = receipt.lot_id
+    with acting_as(actor(db, "kim")), db.session() as s:
+        assert inventory.get_lot(s, lot_id).material_id == cat.casting
+        assert inventory.on_hand(s, cat.casting, plant.store, lot_id) == D(30)
 
 
 def test_over_receipt_beyond_tolerance_is_refused_and_nothing_written(db: Database, plant: MiniPlant,

@@ -9,12 +9,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from synfab.planning.schedule.engine import (
+    STRIDE,
     CalendarIntervals,
+    Dispatcher,
     OperationIn,
     WorkingAxis,
     WorkOrderIn,
     always,
     build_schedule,
+    by_work_order,
     dispatch_order,
     subtract,
 )
@@ -202,3 +205,74 @@ def test_no_overlap_precedence_and_working_time_hold(
                                default=None)
             child_end = max(p.end for i, p in planned.items() if by_id[i].work_order_id == order.id)
             assert parent_first is None or child_end <= parent_first
+
+
+def _placed(schedule: object) -> tuple[dict[int, tuple[int | None, int | None, int]], dict[int, tuple[object, ...]]]:
+    ops = {i: (p.start, p.end, p.sequence) for i, p in schedule.operations.items()}  # type: ignore[attr-defined]
+    orders = {i: (p.start, p.end, p.at_risk, p.lateness_seconds)
+              for i, p in schedule.work_orders.items()}  # type: ignore[attr-defined]
+    return ops, orders
+
+
+@st.composite
+def changes(draw: st.DrawFn) -> list[tuple[str, int, int]]:
+    kinds = st.sampled_from(["seconds", "priority", "due", "remove", "add", "start"])
+    return draw(st.lists(st.tuples(kinds, st.integers(1, 60), st.integers(0, 600)), min_size=1, max_size=8))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(20, 60), st.randoms(use_true_random=False), changes())
+def test_re_placing_after_a_change_gives_what_a_full_run_gives(
+        n_orders: int, rng: object, steps: list[tuple[str, int, int]]) -> None:
+    """The dispatcher re-places only from the first work order a change can move (snapshots every STRIDE work
+    orders): after any sequence of changes its schedule is exactly a fresh full run's."""
+    assert n_orders > STRIDE  # several snapshots in play
+    anchor = ts("2026-11-23T07:30")
+    orders = {i: WorkOrderIn(i, rng.choice("1234"), anchor + rng.randint(0, 20) * 86_400,  # type: ignore[attr-defined]
+                             rng.choice([None, i - 1]) if i > 1 else None) for i in range(1, n_orders + 1)}  # type: ignore[attr-defined]
+    ops = [OperationIn(i * 10 + k, i, (k + 1) * 10, rng.choice([1, 2, 3, None]), rng.randint(0, 300) * 60,  # type: ignore[attr-defined]
+                       anchor - 600 if k == 0 and rng.random() < 0.05 else None)  # type: ignore[attr-defined]
+           for i in orders for k in range(rng.randint(1, 3))]  # type: ignore[attr-defined]
+    axes = {wc: WorkingAxis(CalendarIntervals(DAY_SHIFT), anchor) for wc in (1, 2, 3)}
+    dispatcher = Dispatcher(axes, anchor)
+    dispatcher.run(by_work_order(ops, orders), orders)
+    next_id = n_orders + 1
+    for kind, target, amount in steps:
+        wo_id = (target - 1) % max(1, len(orders)) + 1 if orders else None
+        wo_id = wo_id if wo_id in orders else next(iter(orders), None)
+        changed = set()
+        if kind == "add" or wo_id is None:
+            wo_id, next_id = next_id, next_id + 1
+            orders[wo_id] = WorkOrderIn(wo_id, "2", anchor + amount * 600, None)
+            ops.append(OperationIn(wo_id * 10, wo_id, 10, 1 + amount % 3, amount * 60))
+        elif kind == "seconds":
+            ops = [o if o.work_order_id != wo_id else OperationIn(o.id, o.work_order_id, o.seq, o.work_center_id,
+                                                                  amount * 60, o.started_at) for o in ops]
+        elif kind == "priority":
+            old = orders[wo_id]
+            orders[wo_id] = WorkOrderIn(wo_id, str(1 + amount % 4), old.due_at, old.parent_id)
+        elif kind == "due":
+            old = orders[wo_id]
+            orders[wo_id] = WorkOrderIn(wo_id, old.priority, anchor + amount * 3600, old.parent_id)
+        elif kind == "remove":
+            del orders[wo_id]
+            ops = [o for o in ops if o.work_order_id != wo_id]
+        elif kind == "start":
+            ops = [o if o.work_order_id != wo_id or o.seq != 10 else
+                   OperationIn(o.id, o.work_order_id, o.seq, o.work_center_id, o.seconds, anchor - 60) for o in ops]
+        changed.add(wo_id)
+        incremental = dispatcher.run(by_work_order(ops, orders), orders, changed)
+        assert _placed(incremental) == _placed(build_schedule(ops, orders, axes, anchor))
+
+
+def test_a_change_late_in_the_dispatch_order_re_places_only_the_work_after_it() -> None:
+    anchor = ts("2026-11-23T07:30")
+    orders = {i: WorkOrderIn(i, "3", anchor + i * 86_400) for i in range(1, 101)}
+    ops = [OperationIn(i * 10, i, 10, 1 + i % 3, 1800) for i in orders]
+    axes = {wc: WorkingAxis(always, anchor) for wc in (1, 2, 3)}
+    dispatcher = Dispatcher(axes, anchor)
+    dispatcher.run(by_work_order(ops, orders), orders)
+    ops = [o if o.work_order_id != 90 else OperationIn(o.id, 90, 10, o.work_center_id, 3600) for o in ops]
+    result = dispatcher.run(by_work_order(ops, orders), orders, {90})
+    assert 80 <= dispatcher.replaced_from <= 89  # the snapshot before the 90th work order in dispatch order
+    assert result.operations[900].end - result.operations[900].start == 3600

@@ -201,11 +201,15 @@ def test_started_work_holds_its_place(db: Database, plant: MiniPlant, catalog: C
 
 def test_the_schedule_kept_after_changes_equals_a_full_rebuild(
         db: Database, plant: MiniPlant, catalog: Catalog, customers: Customers) -> None:
-    made = [release(db, plant, customers, catalog, f"SO-{i}", str(5 + 7 * i), f"2026-11-{24 + i}") for i in range(4)]
-    changes = [(made[2]["CAL-01"], {"priority": "1"}), (made[0]["CAL-01"], {"due_date": date(2026, 12, 20)}),
-               (made[3]["PST-01"], {"quantity": 90}), (made[1]["CAL-01"], {"priority": "4"})]
+    # 20 work orders: more than the engine's snapshot stride, so changes late in the dispatch order re-place only
+    # the work after them.
+    made = [release(db, plant, customers, catalog, f"SO-{i}", str(5 + 3 * i), (date(2026, 11, 24) + timedelta(days=i)).isoformat()) for i in range(10)]
+    changes = [(made[9]["CAL-01"], {"quantity": 40}), (made[8]["PST-01"], {"quantity": 2}),
+               (made[2]["CAL-01"], {"priority": "1"}), (made[0]["CAL-01"], {"due_date": date(2026, 12, 20)}),
+               (made[3]["PST-01"], {"quantity": 90}), (made[1]["CAL-01"], {"priority": "4"}),
+               (made[9]["CAL-01"], {"due_date": date(2026, 11, 24)})]
     for wo_id, fields in changes:
-        at = clock.now() + timedelta(minutes=3)  # within the anchor's time
+        at = clock.now() + timedelta(minutes=1)  # within the anchor's time
         clock.set_clock(lambda at=at: at)
         with db.uow() as uow:
             wo = uow.session.get(WorkOrder, wo_id)

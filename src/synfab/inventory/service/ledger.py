@@ -75,10 +75,16 @@ class Refs:
 
 
 def load_refs(session: Session, material_ids: Iterable[int], location_ids: Iterable[int | None],
-              lot_ids: Iterable[int | None]) -> Refs:
+              lot_ids: Iterable[int | None], arriving: Iterable[int | None] = ()) -> Refs:
+    """`arriving`: lots that moves bring into a place (receipts): found even when the person does not see them
+    yet — a new lot has no stock anywhere until its receipt, whose place is checked to be in their scope."""
     lots: dict[int, Lot | None] = {i: None for i in {i for i in lot_ids if i is not None}}
     for chunk in _chunks(lots):
         for lot in session.scalars(select(Lot).where(Lot.id.in_(chunk))):
+            lots[lot.id] = lot
+    unseen = [i for i in {i for i in arriving if i is not None} if lots.get(i, 0) is None]
+    for chunk in _chunks(unseen):
+        for lot in session.scalars(select(Lot).where(Lot.id.in_(chunk)).execution_options(unrestricted=True)):
             lots[lot.id] = lot
     material_set = set(material_ids) | {lot.material_id for lot in lots.values() if lot is not None}
     location_set = {i for i in location_ids if i is not None}
@@ -264,7 +270,7 @@ def post_moves(uow: UnitOfWork, moves: Sequence[MoveIn]) -> list[StockMove]:
         return []
     refs = load_refs(uow.session, [m.material_id for m in moves],
                      [loc for m in moves for loc in (m.from_location_id, m.to_location_id)],
-                     [m.lot_id for m in moves])
+                     [m.lot_id for m in moves], [m.lot_id for m in moves if m.kind == MoveKind.RECEIPT])
     return _post(uow, moves, refs)
 
 

@@ -29,6 +29,9 @@ from synfab.orders.service.release import (  # noqa: F401
     release_sales_order_line,
     release_work_order,
 )
+from synfab.orders.service.revisions import (  # noqa: F401
+    RevisionsApplied, apply_effective_revisions, apply_revisions_taking_effect, work_orders_due,
+)
 from synfab.orders.service.sales_orders import (  # noqa: F401
     ORDER_EVENT_TYPES,
     WORK_ORDER_EVENT_TYPES,

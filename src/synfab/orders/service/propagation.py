@@ -7,6 +7,8 @@
   for the planner.
 - A line is added to an order already in production: it is released too.
 
+A BOM or routing revision coming into effect reaches the work orders the same way (`service.revisions`).
+
 Reservations, shortages, suggestions and the schedule follow from the work order events these changes record
 (their contexts' handlers), all in the same transaction and with the causation chain kept.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from synfab.catalog import service as catalog
 from synfab.catalog.choices import Sourcing
@@ -41,9 +44,10 @@ def started(wo: WorkOrder) -> bool:
         op.status not in NOT_STARTED_OPERATION_STATUSES for op in wo.operations)
 
 
-def _open_children(uow: UnitOfWork, wo: WorkOrder) -> list[WorkOrder]:
-    return list(uow.session.scalars(select(WorkOrder).where(
-        WorkOrder.parent_id == wo.id, WorkOrder.status.in_([s.value for s in OPEN_WORK_ORDER_STATUSES]))
+def open_children(s: Session, wo: WorkOrder) -> list[WorkOrder]:
+    """The component work orders under this one still open."""
+    return list(s.scalars(select(WorkOrder).where(
+        WorkOrder.parent_id == wo.id, WorkOrder.status.in_([st.value for st in OPEN_WORK_ORDER_STATUSES]))
         .order_by(WorkOrder.id)))
 
 
@@ -54,19 +58,26 @@ def line_work_order(uow: UnitOfWork, line_id: int) -> WorkOrder | None:
         WorkOrder.status.in_([s.value for s in OPEN_WORK_ORDER_STATUSES])).order_by(WorkOrder.id).limit(1))
 
 
-def flag_for_review(uow: UnitOfWork, wo: WorkOrder, reason: ReviewReason, note: str) -> None:
+def flag_for_review(uow: UnitOfWork, wo: WorkOrder, reason: ReviewReason, note: str, *,
+                    new_bom_id: int | None = None, new_routing_id: int | None = None) -> None:
+    """Leave the decision to the planner: the work order shows why (`review_reason`, `review_note`) and the
+    planners are told (event WorkOrderNeedsReview, with the revisions it did not take, if that is why)."""
     wo.review_reason, wo.review_note = reason, note[:200]
     uow.flush()
     uow.record(WorkOrderNeedsReview(work_order_id=wo.id, code=wo.code, reason=reason.value, note=wo.review_note,
-                                    production_line_id=wo.production_line_id))
+                                    production_line_id=wo.production_line_id, new_bom_id=new_bom_id,
+                                    new_routing_id=new_routing_id))
 
 
 def _component_needs(uow: UnitOfWork, wo: WorkOrder, quantity: Decimal) -> dict[int, Decimal]:
     """What `quantity` of the work order's product needs of each component it makes (in the component's unit)."""
     if wo.bom_id is None:
         return {}
-    s = uow.session
-    bom = s.get(Bom, wo.bom_id)
+    return make_component_needs(uow.session, uow.session.get(Bom, wo.bom_id), quantity)
+
+
+def make_component_needs(s: Session, bom: Bom, quantity: Decimal) -> dict[int, Decimal]:
+    """What `quantity` of a BOM's product needs of each component the plant makes (in the component's unit)."""
     needs: dict[int, Decimal] = {}
     for line in bom.lines:
         component = line.component
@@ -78,31 +89,34 @@ def _component_needs(uow: UnitOfWork, wo: WorkOrder, quantity: Decimal) -> dict[
     return needs
 
 
-def follow(uow: UnitOfWork, wo: WorkOrder, quantity: Decimal, due: object, priority: Priority, note: str) -> None:
-    """Let a work order (and the component work orders under it) take a new quantity, due date and priority."""
+def follow(uow: UnitOfWork, wo: WorkOrder, quantity: Decimal, due: object, priority: Priority, note: str,
+           reason: ReviewReason = ReviewReason.QUANTITY_CHANGED) -> None:
+    """Let a work order (and the component work orders under it) take a new quantity, due date and priority;
+    one whose work has started keeps its quantity and is flagged with `reason`."""
     new_quantity = quantity
     if Decimal(quantity) != wo.quantity and started(wo):
-        flag_for_review(uow, wo, ReviewReason.QUANTITY_CHANGED, note)
+        flag_for_review(uow, wo, reason, note)
         new_quantity = wo.quantity
     if (Decimal(new_quantity), due, priority) != (wo.quantity, wo.due_date, wo.priority):
         change_work_order(uow, wo.id, WorkOrderUpdate(version=wo.version, quantity=new_quantity, due_date=due,
                                                       priority=priority))
     needs = _component_needs(uow, wo, wo.quantity)
-    for child in _open_children(uow, wo):
+    for child in open_children(uow.session, wo):
         need = needs.pop(child.material_id, None)
         if need is None:
             continue
-        follow(uow, child, need, due, priority, note)
+        follow(uow, child, need, due, priority, note, reason)
 
 
-def cancel_tree(uow: UnitOfWork, wo: WorkOrder, note: str) -> None:
-    """Cancel a work order and the component work orders under it, children first; started ones are flagged."""
-    for child in _open_children(uow, wo):
-        cancel_tree(uow, child, note)
+def cancel_tree(uow: UnitOfWork, wo: WorkOrder, note: str, reason: ReviewReason = ReviewReason.CANCELLED) -> None:
+    """Cancel a work order and the component work orders under it, children first; started ones are flagged
+    with `reason`."""
+    for child in open_children(uow.session, wo):
+        cancel_tree(uow, child, note, reason)
     if wo.status in CANCELLABLE_WORK_ORDER_STATUSES and not started(wo):
         cancel_work_order(uow, wo.id)
     else:
-        flag_for_review(uow, wo, ReviewReason.CANCELLED, note)
+        flag_for_review(uow, wo, reason, note)
 
 
 def line_changed(uow: UnitOfWork, line_id: int, note: str) -> None:

@@ -414,7 +414,7 @@ def sales_order_line_query(
 ORDER_EVENT_TYPES = ("SalesOrderCreated", "SalesOrderChanged", "SalesOrderCancelled", "SalesOrderLineAdded",
                      "SalesOrderLineChanged", "SalesOrderLineCancelled", "ShipmentShipped", "ShipmentCancelled")
 WORK_ORDER_EVENT_TYPES = ("WorkOrderCreated", "WorkOrderChanged", "WorkOrderCancelled", "ProductionReleased",
-                          "WorkOrderNeedsReview", "WorkOrderReviewed", "WorkOrderCompleted")
+                          "WorkOrderNeedsReview", "WorkOrderReviewed", "WorkOrderCompleted", "WorkOrderRevised")
 
 
 # Events of other contexts an order's changes cause, shown under them in its timeline.

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, contains_eager, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
 from synfab.catalog import service as catalog
-from synfab.catalog.models import Material
+from synfab.catalog.models import Material, RoutingOperation
 from synfab.core.db import check_version
 from synfab.core.errors import Conflict, Invalid, NotFound
 from synfab.core.i18n import _l
@@ -98,6 +98,21 @@ def production_line_of(session: Session, node_id: int | None) -> int | None:
 def _planned_minutes(setup: Decimal, run: Decimal, quantity: Decimal) -> Decimal:
     """setup + quantity × run, to the 6 places minutes are stored with."""
     return (Decimal(setup) + Decimal(quantity) * Decimal(run)).quantize(Decimal("0.000001"))
+
+
+def operations_from_routing(steps: Iterable[RoutingOperation], quantity: Decimal) -> list[WorkOrderOperation]:
+    """A work order's copy of routing steps, not started: each keeps the step's work center, equipment class,
+    times and skill, with planned minutes = setup + quantity × run."""
+    return [
+        WorkOrderOperation(
+            seq=op.seq, name=op.name, work_center_id=op.work_center_id, equipment_class_id=op.equipment_class_id,
+            setup_minutes=op.setup_minutes or Decimal(0), run_minutes=op.run_minutes or Decimal(0),
+            planned_minutes=_planned_minutes(op.setup_minutes or 0, op.run_minutes or 0, quantity),
+            required_skill=op.required_skill, required_skill_level=op.required_skill_level,
+            status=OperationStatus.PENDING,
+        )
+        for op in sorted(steps, key=lambda op: op.seq)
+    ]
 
 
 def _production_line(session: Session, line_id: int, site: PlantNode) -> int:
@@ -201,16 +216,7 @@ def create_work_order(uow: UnitOfWork, data: WorkOrderCreate) -> WorkOrder:
         sales_order_line_id=line.id if line else (parent.sales_order_line_id if parent else None),
         parent_id=parent.id if parent else None, bom_id=bom.id if bom else None, routing_id=routing.id,
         due_date=due, priority=priority, status=WorkOrderStatus.PLANNED, note=data.note,
-        operations=[
-            WorkOrderOperation(
-                seq=op.seq, name=op.name, work_center_id=op.work_center_id, equipment_class_id=op.equipment_class_id,
-                setup_minutes=op.setup_minutes or Decimal(0), run_minutes=op.run_minutes or Decimal(0),
-                planned_minutes=_planned_minutes(op.setup_minutes or 0, op.run_minutes or 0, quantity),
-                required_skill=op.required_skill, required_skill_level=op.required_skill_level,
-                status=OperationStatus.PENDING,
-            )
-            for op in steps
-        ],
+        operations=operations_from_routing(steps, quantity),
     )
     _insert_with_code(s, wo, f"WO-{site_today(s, site):%Y%m%d}-", data.code)
     uow.record(WorkOrderCreated(

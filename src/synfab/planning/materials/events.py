@@ -34,6 +34,18 @@ class ShortageCovered(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class MaterialsReplanRequested(Event):
+    """Work or stock changed in this transaction: the netting of the (material, site) pairs it touched is redone
+    once, after the events recorded before this one (an order line, its work order and the component work
+    orders under it make one re-plan). `pairs` is filled by the changes that follow until the event is
+    published (stored with it, so a retry from the outbox re-plans the same pairs); `cause_id`: the event that
+    asked first — the suggestions name it as their cause."""
+
+    pairs: list[tuple[int, int]]
+    cause_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class PurchaseSuggestionsChanged(Event):
     """The open purchase suggestions of a material at a site changed: procurement is told (notifications)."""
 

@@ -22,16 +22,22 @@ from synfab.orders.events import (
     WorkOrderCancelled,
     WorkOrderChanged,
     WorkOrderCompleted,
+    WorkOrderRevised,
 )
 from synfab.planning.materials import service
+from synfab.planning.materials.events import MaterialsReplanRequested
 from synfab.planning.materials.service import Touched
 
 # Moves that bring stock in: it may cover open shortages.
 _INCOMING = {"receipt", "production", "adjustment", "transfer"}
 
 
+PENDING = "planning.materials.pending"
+
+
 def _replanning(fn: Callable[[UnitOfWork, Any, Touched], None]) -> Callable[[UnitOfWork, Any], None]:
-    """Run the reaction, then net each (material, site) it touched once, naming the event as the cause."""
+    """Run the reaction, then ask for the netting of each (material, site) it touched: once per transaction,
+    after the events recorded so far (`MaterialsReplanRequested`), naming the first event as the cause."""
     def handler(uow: UnitOfWork, event: Event) -> None:
         touched: Touched = set()
         # The services flush where a later read needs it; autoflush before each of the many small reads
@@ -39,7 +45,12 @@ def _replanning(fn: Callable[[UnitOfWork, Any, Touched], None]) -> Callable[[Uni
         with uow.session.no_autoflush:
             fn(uow, event, touched)
             uow.flush()
-            service.replan(uow, touched, cause_id=event.id)
+        if not touched:
+            return
+        request = uow.session.info.get(PENDING)
+        if request is None or not uow.is_pending(request):  # none yet, or published (or rolled back) already
+            request = uow.session.info[PENDING] = uow.record(MaterialsReplanRequested(pairs=[], cause_id=event.id))
+        request.pairs.extend(sorted(touched - set(request.pairs)))
 
     handler.__name__ = fn.__name__
     handler.__qualname__ = fn.__qualname__
@@ -56,6 +67,12 @@ def reserve_for_released_production(uow: UnitOfWork, event: ProductionReleased, 
 def follow_work_order_change(uow: UnitOfWork, event: WorkOrderChanged, touched: Touched) -> None:
     if event.old_quantity == event.new_quantity and event.old_due_date == event.new_due_date:
         return  # a priority change moves no material
+    service.plan_work_order(uow, event.work_order_id, touched)
+
+
+@_replanning
+def follow_work_order_revision(uow: UnitOfWork, event: WorkOrderRevised, touched: Touched) -> None:
+    """A new BOM revision changes what the work order needs (a new routing may move it to another line)."""
     service.plan_work_order(uow, event.work_order_id, touched)
 
 
@@ -110,9 +127,19 @@ def replan_supplier_terms(uow: UnitOfWork, event: SupplierItemChanged, touched: 
     touched |= service.pairs_with_material(uow.session, event.material_id)
 
 
+def replan_requested(uow: UnitOfWork, event: MaterialsReplanRequested) -> None:
+    """The netting of the pairs asked for since the request was recorded (published now: later changes ask
+    again)."""
+    uow.session.info.pop(PENDING, None)
+    with uow.session.no_autoflush:
+        service.replan(uow, {(m, s) for m, s in event.pairs}, cause_id=event.cause_id or event.id)
+
+
 def register(bus: MessageBus) -> None:
+    bus.on(MaterialsReplanRequested, replan_requested)
     bus.on(ProductionReleased, reserve_for_released_production)
     bus.on(WorkOrderChanged, follow_work_order_change)
+    bus.on(WorkOrderRevised, follow_work_order_revision)
     bus.on(WorkOrderCancelled, release_for_cancelled_work_order)
     bus.on(WorkOrderCompleted, release_for_completed_work_order)
     bus.on(MaterialConsumed, consume_reservation)

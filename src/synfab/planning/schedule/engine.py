@@ -20,7 +20,7 @@ Times are whole seconds since the epoch inside the engine (exact, cheap); the se
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -242,21 +242,26 @@ class _Machine:
     def place(self, earliest: int, seconds: int) -> tuple[int, int] | None:
         """Book the first gap of `seconds` working time at or after instant `earliest`: (start, end)."""
         axis = self.axis
-        w = axis.offset(earliest)
+        if earliest <= axis.reach:  # the usual case, inlined: `axis.offset(earliest)`
+            k = bisect_right(axis.starts, earliest) - 1
+            w = 0 if k < 0 else axis.cum[k] + min(earliest, axis.ends[k]) - axis.starts[k]
+        else:
+            w = axis.offset(earliest)
         if seconds <= 0:
             start = axis.start_at(w)
             return None if start is None else (max(start, earliest), max(start, earliest))
         gs, ge = self.gap_starts, self.gap_ends
         i = bisect_right(ge, w)
         while True:  # the last gap is open-ended: this ends
-            at = gs[i] if gs[i] > w else w
+            lo = gs[i]
+            at = lo if lo > w else w
             if at + seconds <= ge[i]:
                 break
             i += 1
         start, end = axis.start_at(at), axis.end_at(at + seconds)
         if start is None or end is None:
             return None
-        lo, hi = gs[i], ge[i]
+        hi = ge[i]
         if at > lo and at + seconds < hi:
             ge[i] = at
             gs.insert(i + 1, at + seconds)
@@ -293,76 +298,258 @@ def dispatch_order(work_orders: dict[int, WorkOrderIn]) -> list[int]:
     return sorted(work_orders, key=lambda i: (keys[i][0], keys[i][1], -keys[i][2], i))
 
 
+STRIDE = 16  # work orders between two snapshots of the machines' free gaps
+
+
+@dataclass(slots=True)
+class _Snapshot:
+    position: int  # index in the dispatch order of the first work order not yet placed
+    gaps: dict[int, tuple[list[int], list[int]]]  # work center → copies of its free gaps
+
+
+class Dispatcher:
+    """Forward-schedules every operation from `anchor` (see the module's rules) and keeps what it placed, so
+    that after a change it re-places only from the first work order the change can move.
+
+    Work orders are placed one after another in dispatch order and a placement depends only on what was placed
+    before it: a work order dispatched before every changed one (and before the first place where the dispatch
+    order differs) lands exactly where it did. The machines' free gaps are copied every `STRIDE` work orders;
+    `run` restarts from the last copy before that point. Started operations are placed first: a change among
+    them, a different anchor or other working axes re-place everything.
+    """
+
+    def __init__(self, axes: dict[int, WorkingAxis], anchor: int) -> None:
+        self.axes = axes
+        self.anchor = anchor
+        self.order: list[int] = []
+        self.started_key: tuple[tuple[int, int | None, int, int | None], ...] | None = None
+        self.snapshots: list[_Snapshot] = []
+        self.schedule = Schedule()
+        self.order_end: dict[int, int | None] = {}
+        self.ops_of: dict[int, list[int]] = {}
+        self.started_ids: set[int] = set()
+        # Each work center's operations in planned order: (not planned, start, operation id).
+        self.lanes: dict[int, list[tuple[bool, int, int]]] = {}
+        self.dirty: dict[int, int] = {}  # work center → first position of its lane that changed in this run
+        self.replaced_from = 0  # position the last run re-placed from (0: everything)
+        # What the last run may have changed: operations re-placed, renumbered or gone, and work orders
+        # re-placed or gone (None: everything).
+        self.touched_operations: set[int] | None = None
+        self.touched_work_orders: set[int] | None = None
+
+    def fits(self, axes: dict[int, WorkingAxis], anchor: int) -> bool:
+        """Whether this dispatcher's kept placement can serve a run with these axes and anchor."""
+        return anchor == self.anchor and all(self.axes.get(wc) is axis for wc, axis in axes.items())
+
+    def run(self, operations: dict[int, list[OperationIn]], work_orders: dict[int, WorkOrderIn],
+            changed: Collection[int] | None = None) -> Schedule:
+        """Schedule `operations` (by work order, each list in `seq` order). `changed`: the work orders whose
+        inputs differ from the previous run (added, removed or altered); None re-places everything."""
+        started = sorted((op for ops in operations.values() for op in ops if op.started_at is not None
+                          and op.work_order_id in work_orders), key=lambda o: (o.started_at, o.id))
+        started_key = tuple((op.id, op.work_center_id, op.seconds, op.started_at) for op in started)
+        order = dispatch_order(work_orders)
+        begin = 0
+        if changed is not None and started_key == self.started_key and self.snapshots:
+            begin = self._first_difference(order, changed)
+        snapshot = self._restore(begin) if begin else None
+        if snapshot is None:
+            begin = 0
+            self.schedule = Schedule()
+            self.order_end = {}
+            self.ops_of = {}
+            self.snapshots = []
+            self.lanes = {}
+            self.touched_operations = self.touched_work_orders = None
+            machines = {wc: _Machine(axis) for wc, axis in self.axes.items()}
+            self._place_started(machines, started)
+        else:
+            begin = snapshot.position
+            machines = {wc: _Machine(self.axes[wc]) for wc in self.axes}
+            for wc, (gs, ge) in snapshot.gaps.items():
+                machines[wc].gap_starts, machines[wc].gap_ends = list(gs), list(ge)
+            self.touched_operations, self.touched_work_orders = set(), set(self.order[begin:])
+            self._forget(self.order[begin:])
+            del self.snapshots[self.snapshots.index(snapshot) + 1:]
+        self.started_key = started_key
+        self.started_ids = {op.id for op in started}
+        self.order = order
+        self.replaced_from = begin
+        placed = self._place_from(begin, machines, operations, work_orders)
+        if self.touched_work_orders is not None:
+            self.touched_work_orders.update(order[begin:])
+        self._number(placed)
+        return self.schedule
+
+    def _first_difference(self, order: list[int], changed: Collection[int]) -> int:
+        """The first dispatch position (old or new) a change can move."""
+        old = self.order
+        first = min(len(old), len(order))
+        for i, (a, b) in enumerate(zip(old, order)):
+            if a != b:
+                first = i
+                break
+        if changed:
+            old_at = {wo_id: i for i, wo_id in enumerate(old[:first])}
+            new_at = {wo_id: i for i, wo_id in enumerate(order[:first])}
+            for wo_id in changed:
+                for where in (old_at.get(wo_id), new_at.get(wo_id)):
+                    if where is not None and where < first:
+                        first = where
+        return first
+
+    def _restore(self, position: int) -> _Snapshot | None:
+        found = None
+        for snapshot in self.snapshots:
+            if snapshot.position > position:
+                break
+            found = snapshot
+        return found
+
+    def _forget(self, work_order_ids: Iterable[int]) -> None:
+        planned, projections, lanes = self.schedule.operations, self.schedule.work_orders, self.lanes
+        touched, dirty = self.touched_operations, self.dirty
+        assert touched is not None
+        for wo_id in work_order_ids:
+            for op_id in self.ops_of.pop(wo_id, ()):
+                if op_id in self.started_ids:  # placed before all the others, and kept
+                    continue
+                p = planned.pop(op_id, None)
+                touched.add(op_id)
+                if p is not None and p.work_center_id is not None:
+                    lane = lanes[p.work_center_id]
+                    at = bisect_left(lane, (p.start is None, p.start or 0, op_id))
+                    del lane[at]
+                    if at < dirty.get(p.work_center_id, at + 1):
+                        dirty[p.work_center_id] = at
+            projections.pop(wo_id, None)
+            self.order_end.pop(wo_id, None)
+
+    def _place_started(self, machines: dict[int, _Machine], started: list[OperationIn]) -> None:
+        planned = self.schedule.operations
+        for op in started:  # they hold their machine already
+            slot = _place(machines, op, self.anchor)
+            if slot is None:
+                planned[op.id] = PlannedOperation(op.id, op.work_order_id, op.work_center_id, op.started_at, None)
+            else:
+                planned[op.id] = PlannedOperation(op.id, op.work_order_id, op.work_center_id,
+                                                  min(op.started_at or slot[0], slot[0]), slot[1])
+
+    def _place_from(self, begin: int, machines: dict[int, _Machine], operations: dict[int, list[OperationIn]],
+                    work_orders: dict[int, WorkOrderIn]) -> list[PlannedOperation]:
+        """Place the work orders from dispatch position `begin` on; returns the operations placed."""
+        anchor = self.anchor
+        started_ids = self.started_ids
+        placed: list[PlannedOperation] = []
+        planned, projections, order_end, ops_of = (self.schedule.operations, self.schedule.work_orders,
+                                                   self.order_end, self.ops_of)
+        children: dict[int, list[int]] = {}
+        for wo in work_orders.values():
+            if wo.parent_id is not None and wo.parent_id in work_orders:
+                children.setdefault(wo.parent_id, []).append(wo.id)
+        order = self.order
+        for position in range(begin, len(order)):
+            if position % STRIDE == 0 and (position > begin or not self.snapshots
+                                           or self.snapshots[-1].position != position):
+                self.snapshots.append(_Snapshot(position, {wc: (list(m.gap_starts), list(m.gap_ends))
+                                                           for wc, m in machines.items()}))
+            wo_id = order[position]
+            earliest: int | None = anchor
+            for child in children.get(wo_id, ()):
+                end = order_end.get(child, anchor)  # a child later in the order (a loop in the data): not waited for
+                earliest = None if end is None or earliest is None else max(earliest, end)
+            first: int | None = None
+            mine = operations.get(wo_id, ())
+            ops_of[wo_id] = [op.id for op in mine]
+            for op in mine:
+                done = planned.get(op.id) if started_ids else None  # placed already: started
+                if done is None:
+                    if earliest is None:
+                        slot = None
+                    else:
+                        machine = machines.get(op.work_center_id)  # type: ignore[arg-type]
+                        slot = (machine.place(earliest, op.seconds) if machine is not None
+                                else (earliest, earliest + max(op.seconds, 0)))  # not capacity-bound
+                    done = PlannedOperation(op.id, wo_id, op.work_center_id, slot[0] if slot else None,
+                                            slot[1] if slot else None)
+                    planned[op.id] = done
+                    placed.append(done)
+                if first is None and done.start is not None:
+                    first = done.start
+                earliest = None if done.end is None or earliest is None else max(earliest, done.end)
+            order_end[wo_id] = earliest
+            if not mine and not children.get(wo_id):
+                continue  # nothing left to make
+            wo = work_orders[wo_id]
+            lateness = (earliest - wo.due_at) if earliest is not None else 0
+            projections[wo_id] = Projection(wo_id, first, earliest, wo.due_at,
+                                            at_risk=earliest is None or lateness > 0, lateness_seconds=lateness)
+        return placed
+
+    def _number(self, placed: list[PlannedOperation]) -> None:
+        """Each operation's position on its work center, by planned start: the operations just placed go into
+        their lanes, and each lane is numbered again from the first position that changed."""
+        planned, lanes, touched, dirty = self.schedule.operations, self.lanes, self.touched_operations, self.dirty
+        if touched is None:  # everything placed, the started operations too: each lane sorted once
+            lanes.clear()
+            dirty.clear()
+            for p in planned.values():
+                if p.work_center_id is not None:
+                    lanes.setdefault(p.work_center_id, []).append((p.start is None, p.start or 0, p.operation_id))
+            for wc, lane in lanes.items():
+                lane.sort()
+                dirty[wc] = 0
+            placed = []
+        for p in placed:
+            if p.work_center_id is None:
+                continue
+            lane = lanes.get(p.work_center_id)
+            if lane is None:
+                lane = lanes[p.work_center_id] = []
+            key = (p.start is None, p.start or 0, p.operation_id)
+            at = bisect_left(lane, key)
+            lane.insert(at, key)
+            if at < dirty.get(p.work_center_id, at + 1):
+                dirty[p.work_center_id] = at
+        if touched is not None:
+            touched.update(p.operation_id for p in placed)
+        for wc, start in dirty.items():
+            lane = lanes[wc]
+            for n in range(start, len(lane)):
+                p = planned[lane[n][2]]
+                if p.sequence != n + 1:
+                    p.sequence = n + 1
+                    if touched is not None:
+                        touched.add(p.operation_id)
+        dirty.clear()
+
+
+def _place(machines: dict[int, _Machine], op: OperationIn, earliest: int) -> tuple[int, int] | None:
+    machine = machines.get(op.work_center_id) if op.work_center_id is not None else None
+    if machine is None:  # not capacity-bound
+        return earliest, earliest + max(op.seconds, 0)
+    return machine.place(earliest, op.seconds)
+
+
 def build_schedule(operations: Iterable[OperationIn], work_orders: dict[int, WorkOrderIn],
                    axes: dict[int, WorkingAxis], anchor: int) -> Schedule:
-    """Forward-schedule every operation from `anchor` (see the module's rules). `axes` has one working axis per
-    work center named by an operation; an operation without a work center is not capacity-bound."""
-    by_order: dict[int, list[OperationIn]] = {}
-    started: list[OperationIn] = []
+    """Forward-schedule every operation from `anchor` once (see the module's rules). `axes` has one working axis
+    per work center named by an operation; an operation without a work center is not capacity-bound."""
+    return Dispatcher(axes, anchor).run(by_work_order(operations, work_orders), work_orders)
+
+
+def by_work_order(operations: Iterable[OperationIn], work_orders: dict[int, WorkOrderIn]
+                  ) -> dict[int, list[OperationIn]]:
+    """The operations of the known work orders, grouped by work order in `seq` order."""
+    grouped: dict[int, list[OperationIn]] = {}
     for op in operations:
-        if op.work_order_id not in work_orders:
-            continue
-        by_order.setdefault(op.work_order_id, []).append(op)
-        if op.started_at is not None:
-            started.append(op)
-    machines = {wc: _Machine(axis) for wc, axis in axes.items()}
-    result = Schedule()
-    planned = result.operations
-
-    def place(op: OperationIn, earliest: int) -> tuple[int, int] | None:
-        if op.work_center_id is None or op.work_center_id not in machines:
-            return earliest, earliest + max(op.seconds, 0)
-        return machines[op.work_center_id].place(earliest, op.seconds)
-
-    for op in sorted(started, key=lambda o: (o.started_at, o.id)):  # they hold their machine already
-        slot = place(op, anchor)
-        if slot is None:
-            planned[op.id] = PlannedOperation(op.id, op.work_order_id, op.work_center_id, op.started_at, None)
-        else:
-            planned[op.id] = PlannedOperation(op.id, op.work_order_id, op.work_center_id,
-                                              min(op.started_at or slot[0], slot[0]), slot[1])
-
-    children: dict[int, list[int]] = {}
-    for wo in work_orders.values():
-        if wo.parent_id is not None and wo.parent_id in work_orders:
-            children.setdefault(wo.parent_id, []).append(wo.id)
-    order_end: dict[int, int | None] = {}
-    for wo_id in dispatch_order(work_orders):
-        earliest: int | None = anchor
-        for child in children.get(wo_id, ()):
-            end = order_end.get(child, anchor)  # a child later in the order (a loop in the data) is not waited for
-            earliest = None if end is None or earliest is None else max(earliest, end)
-        first: int | None = None
-        for op in sorted(by_order.get(wo_id, ()), key=lambda o: o.seq):
-            done = planned.get(op.id)
-            if done is None:
-                slot = None if earliest is None else place(op, earliest)
-                done = PlannedOperation(op.id, wo_id, op.work_center_id, slot[0] if slot else None,
-                                        slot[1] if slot else None)
-                planned[op.id] = done
-            if first is None and done.start is not None:
-                first = done.start
-            earliest = None if done.end is None or earliest is None else max(earliest, done.end)
-        order_end[wo_id] = earliest
-        if not by_order.get(wo_id) and not children.get(wo_id):
-            continue  # nothing left to make
-        wo = work_orders[wo_id]
-        end = earliest
-        lateness = (end - wo.due_at) if end is not None else 0
-        result.work_orders[wo_id] = Projection(wo_id, first, end, wo.due_at,
-                                               at_risk=end is None or lateness > 0, lateness_seconds=lateness)
-
-    per_center: dict[int, list[PlannedOperation]] = {}
-    for p in planned.values():
-        if p.work_center_id is not None:
-            per_center.setdefault(p.work_center_id, []).append(p)
-    for ops in per_center.values():
-        ops.sort(key=lambda p: (p.start is None, p.start or 0, p.operation_id))
-        for n, p in enumerate(ops, 1):
-            p.sequence = n
-    return result
+        if op.work_order_id in work_orders:
+            grouped.setdefault(op.work_order_id, []).append(op)
+    for ops in grouped.values():
+        ops.sort(key=lambda o: o.seq)
+    return grouped
 
 
 __all__ = ["OperationIn", "WorkOrderIn", "PlannedOperation", "Projection", "Schedule", "WorkingAxis",
-           "build_schedule", "dispatch_order", "subtract", "always",
+           "build_schedule", "by_work_order", "Dispatcher", "dispatch_order", "subtract", "always",
            "CalendarIntervals"]

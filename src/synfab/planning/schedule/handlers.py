@@ -23,11 +23,12 @@ from synfab.planning.schedule.events import BreakdownReported, ScheduleRebuildRe
 from synfab.plant.models import PlantNode
 from synfab.plant import events as plant_events
 
-# Everything that moves released work: released, changed, cancelled, started, paused, resumed, reported, done.
+# Everything that moves released work: released, changed, revised (operations replaced), cancelled, started,
+# paused, resumed, reported, done.
 TRIGGERS: tuple[type[Event], ...] = (
     orders.ProductionReleased, orders.WorkOrderChanged, orders.WorkOrderCancelled, orders.OperationStarted,
     orders.OperationPaused, orders.OperationResumed, orders.OperationCompleted, orders.WorkOrderCompleted,
-    orders.SalesOrderLineChanged, orders.ProductionReported,
+    orders.SalesOrderLineChanged, orders.ProductionReported, orders.WorkOrderRevised,
 )
 # Working time changed: the calendars kept in memory are dropped and the schedule rebuilt.
 CALENDAR_TRIGGERS: tuple[type[Event], ...] = (

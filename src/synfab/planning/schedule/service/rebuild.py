@@ -77,6 +77,8 @@ class _Memory:
     inputs: _Inputs | None = None
     loaded_at: float = 0.0
     axes: dict[tuple[Any, ...], engine.WorkingAxis] = field(default_factory=dict)
+    # The engine's placement as last computed, re-placed from the first work order a change can move.
+    dispatcher: engine.Dispatcher | None = None
 
 
 _memory: dict[str, _Memory] = {}
@@ -89,11 +91,17 @@ def _memory_for(session: Session) -> _Memory:
     return _memory[key]
 
 
+def forget_everything() -> None:
+    """Drop all that this process keeps in memory, as a process just started would have nothing (benchmarks)."""
+    _memory.clear()
+
+
 def forget_calendars(session: Session) -> None:
     """Drop the working intervals kept in memory (a calendar or the plant tree changed)."""
     memory = _memory_for(session)
     memory.calendars.clear()
     memory.axes.clear()
+    memory.dispatcher = None
 
 
 # -- loading ----------------------------------------------------------------------------------------------------
@@ -159,7 +167,7 @@ def _axes(session: Session, memory: _Memory, plant_now: _Plant, work_centers: It
 class _Inputs:
     work_orders: dict[int, engine.WorkOrderIn]
     codes: dict[int, tuple[str, date, int]]  # id → code, due date, scope node
-    operations: dict[int, list[engine.OperationIn]]  # by work order
+    operations: dict[int, list[engine.OperationIn]]  # by work order, in seq order
 
     def replace(self, ids: Iterable[int], fresh: _Inputs) -> None:
         """Take the named work orders as `fresh` has them (absent there: no longer scheduled)."""
@@ -213,6 +221,8 @@ def _load_inputs(session: Session, plant_now: _Plant, only: Collection[int] | No
             started_at = 0  # started, time unknown: still holds its work center first
         operations.setdefault(row.work_order_id, []).append(engine.OperationIn(
             row.id, row.work_order_id, row.seq, row.work_center_id, int(round(minutes * 60)), started_at))
+    for ops in operations.values():
+        ops.sort(key=lambda o: o.seq)
     return _Inputs(work_orders, codes, operations)
 
 
@@ -309,16 +319,30 @@ def _update_many(session: Session, table: Any, columns: Sequence[str], key: str,
     connection.exec_driver_sql(sql, params)
 
 
-def _write(session: Session, memory: _Memory, inputs: _Inputs, result: engine.Schedule) -> tuple[int, set[int]]:
-    """Write the rows that differ from what is stored; returns (changed operations, changed work orders)."""
+def _as_stored(stored: dict[int, Any], fresh: dict[int, Any], gone: list[int], touched: Collection[int] | None
+               ) -> dict[int, Any]:
+    """What is stored now: `fresh` when every row was compared, else the kept rows patched."""
+    if touched is None:
+        return fresh
+    for key in gone:
+        del stored[key]
+    stored.update(fresh)
+    return stored
+
+
+def _write(session: Session, memory: _Memory, inputs: _Inputs, result: engine.Schedule,
+           touched: Collection[int] | None) -> tuple[int, set[int]]:
+    """Write the rows that differ from what is stored; returns (changed operations, changed work orders).
+    `touched`: the only operations that can differ (None: any)."""
     table = ScheduledOperation.__table__
     stored = memory.stored_ops
     codes = inputs.codes
+    planned = result.operations
     fresh: dict[int, tuple[int | None, int, int | None, int | None, int]] = {
         p.operation_id: (p.work_center_id, p.sequence, p.start, p.end, codes[p.work_order_id][2])
-        for p in result.operations.values()}
-    gone = [op_id for op_id in stored if op_id not in fresh]
-    new_rows, changed_rows = [], []
+        for p in (planned.values() if touched is None else (planned[i] for i in touched if i in planned))}
+    gone = [op_id for op_id in (stored if touched is None else touched) if op_id in stored and op_id not in planned]
+    new_rows, moved_rows, changed_rows = [], [], []
     changed_orders: set[int] = set()
     instants: dict[int | None, datetime | None] = {None: None}
 
@@ -334,32 +358,41 @@ def _write(session: Session, memory: _Memory, inputs: _Inputs, result: engine.Sc
             continue
         p = result.operations[op_id]
         changed_orders.add(p.work_order_id)
-        row = {"work_center_id": value[0], "sequence": value[1], "planned_start": at(value[2]),
-               "planned_end": at(value[3]), "scope_node_id": value[4]}
+        row = {"sequence": value[1], "planned_start": at(value[2]), "planned_end": at(value[3])}
         if old is None:
-            new_rows.append(row | {"operation_id": op_id, "work_order_id": p.work_order_id})
+            new_rows.append(row | {"operation_id": op_id, "work_order_id": p.work_order_id,
+                                   "work_center_id": value[0], "scope_node_id": value[4]})
+        elif old[0] == value[0] and old[4] == value[4]:  # the usual: only its place in time moved
+            moved_rows.append(row | {"operation_id": op_id})
         else:
-            changed_rows.append(row | {"operation_id": op_id})
+            changed_rows.append(row | {"operation_id": op_id, "work_center_id": value[0], "scope_node_id": value[4]})
     for start in range(0, len(gone), 500):
         session.execute(delete(table).where(table.c.operation_id.in_(gone[start:start + 500])))
+    # Only the columns that changed, so the indexes of the others are left alone.
+    if moved_rows:
+        _update_many(session, table, ("sequence", "planned_start", "planned_end"), "operation_id", moved_rows)
     if changed_rows:
         _update_many(session, table, ("work_center_id", "sequence", "planned_start", "planned_end", "scope_node_id"),
                      "operation_id", changed_rows)
     if new_rows:
         session.execute(insert(table), new_rows)
-    memory.stored_ops = fresh
-    return len(gone) + len(new_rows) + len(changed_rows), changed_orders
+    memory.stored_ops = _as_stored(stored, fresh, gone, touched)
+    return len(gone) + len(new_rows) + len(moved_rows) + len(changed_rows), changed_orders
 
 
-def _project(uow: UnitOfWork, memory: _Memory, inputs: _Inputs, result: engine.Schedule) -> set[int]:
-    """Write the projections that changed and record the at-risk flags that flipped."""
+def _project(uow: UnitOfWork, memory: _Memory, inputs: _Inputs, result: engine.Schedule,
+             touched: Collection[int] | None) -> set[int]:
+    """Write the projections that changed and record the at-risk flags that flipped. `touched`: the only work
+    orders whose projection can differ (None: any)."""
     session = uow.session
     table = WorkOrderProjection.__table__
     stored = memory.stored_projections
+    projections = result.work_orders
     fresh = {}
     new_rows, changed_rows = [], []
     changed: set[int] = set()
-    for wo_id, pr in result.work_orders.items():
+    for wo_id, pr in (projections.items() if touched is None
+                      else ((i, projections[i]) for i in touched if i in projections)):
         lateness = -(-pr.lateness_seconds // 60)  # whole minutes, rounded up
         value = (pr.start, pr.end, pr.at_risk, int(lateness))
         fresh[wo_id] = value
@@ -380,7 +413,7 @@ def _project(uow: UnitOfWork, memory: _Memory, inputs: _Inputs, result: engine.S
                                        lateness_minutes=int(lateness)))
         elif was_at_risk and not pr.at_risk:
             uow.record(WorkOrderBackOnTrack(work_order_id=wo_id, code=code, due_date=due, projected_end=_dt(pr.end)))
-    gone = [wo_id for wo_id in stored if wo_id not in fresh]
+    gone = [wo_id for wo_id in (stored if touched is None else touched) if wo_id in stored and wo_id not in projections]
     for start in range(0, len(gone), 500):
         session.execute(delete(table).where(table.c.work_order_id.in_(gone[start:start + 500])))
     if changed_rows:
@@ -388,7 +421,7 @@ def _project(uow: UnitOfWork, memory: _Memory, inputs: _Inputs, result: engine.S
                      "work_order_id", changed_rows)
     if new_rows:
         session.execute(insert(table), new_rows)
-    memory.stored_projections = fresh
+    memory.stored_projections = _as_stored(stored, fresh, gone, touched)
     return changed
 
 
@@ -423,22 +456,30 @@ def rebuild_schedule(uow: UnitOfWork, trigger: str = "manual", *, full: bool = T
         fresh_enough = _time.monotonic() - memory.loaded_at < RELOAD_AFTER_S
         kept = _stored(session, memory)
         memory.token = None  # not to be trusted while this rebuild works: set again once it has written
+        changed: set[int] | None = None
         if kept and memory.inputs is not None and work_order_ids is not None and fresh_enough:
-            ids = set(work_order_ids)
-            memory.inputs.replace(ids, _load_inputs(session, plant_now, ids))
+            changed = set(work_order_ids)
+            memory.inputs.replace(changed, _load_inputs(session, plant_now, changed))
         else:
             memory.inputs = _load_inputs(session, plant_now)
             memory.loaded_at = _time.monotonic()
         inputs = memory.inputs
         outages = _open_outages(session)
-        operations = inputs.all_operations()
-        centers = {op.work_center_id for op in operations if op.work_center_id is not None}
+        centers = {op.work_center_id for ops in inputs.operations.values() for op in ops
+                   if op.work_center_id is not None}
         axes = _axes(session, memory, plant_now, centers, outages, anchor)
         loaded = _time.perf_counter()
-        result = engine.build_schedule(operations, inputs.work_orders, axes, anchor)
+        dispatcher = memory.dispatcher
+        if full or dispatcher is None or not dispatcher.fits(axes, anchor):
+            dispatcher = memory.dispatcher = engine.Dispatcher(axes, anchor)
+            changed = None
+        result = dispatcher.run(inputs.operations, inputs.work_orders, changed)
         computed = _time.perf_counter()
-        changed_ops, changed_orders = _write(session, memory, inputs, result)
-        changed_orders |= _project(uow, memory, inputs, result)
+        # After a re-placement that kept what this process stored last, only what it touched can differ.
+        exact = changed is not None and kept
+        changed_ops, changed_orders = _write(session, memory, inputs, result,
+                                             dispatcher.touched_operations if exact else None)
+        changed_orders |= _project(uow, memory, inputs, result, dispatcher.touched_work_orders if exact else None)
         token = uuid.uuid4().hex
         ms = int((_time.perf_counter() - began) * 1000)
         session.add(ScheduleRun(started_at=clock.now(), anchor=_dt(anchor), trigger=trigger[:60], full=full,
