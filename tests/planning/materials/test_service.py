@@ -185,6 +185,43 @@ def test_consumption_reduces_the_reservation_and_is_not_counted_twice(db: Databa
         assert inventory.available(s, scene.catalog.casting) == Decimal(4)  # 10 − 4 consumed − 2 still reserved
 
 
+def test_stock_moved_to_the_line_and_used_there_is_set_aside_where_it_now_is(db: Database, scene: Scene,
+                                                                             plant: MiniPlant) -> None:
+    """Set aside in the store, carried to the line by hand, scanned there: what the work order still needs is set
+    aside from where the stock now is, and nothing stays reserved in the emptied store."""
+    from synfab.inventory.choices import MoveKind
+    from synfab.inventory.schemas import MoveIn
+    from synfab.orders.events import MaterialConsumed
+    from synfab.plant import service as plant_service
+    from synfab.plant.choices import Level
+    from synfab.plant.schemas import NodeCreate
+
+    with db.uow() as uow:
+        line_store = plant_service.create_node(uow, NodeCreate(code="WIP-X", name="线边库", level=Level.STORAGE_ZONE,
+                                                               parent_id=plant.line1)).id
+        uow.commit()
+    lot = add_lot(db, scene, "CST-M", "10")
+    wo = release(db, scene, "6")
+    casting = scene.catalog.casting
+    with db.uow() as uow:
+        inventory.post_moves(uow, [MoveIn(kind=MoveKind.TRANSFER, material_id=casting, lot_id=lot,
+                                          from_location_id=plant.store, to_location_id=line_store,
+                                          quantity=Decimal(10))])
+        inventory.post_moves(uow, [MoveIn(kind=MoveKind.CONSUMPTION, material_id=casting, lot_id=lot,
+                                          from_location_id=line_store, quantity=Decimal(4))])
+        uow.record(MaterialConsumed(work_order_id=wo, code="WO", operation_id=None, material_id=casting,
+                                    lot_id=lot, location_id=line_store, quantity=Decimal(4), backflushed=False))
+        uow.commit()
+    with db.session() as s:
+        from synfab.core.models import OutboxMessage
+
+        assert s.scalars(select(OutboxMessage.last_error).where(OutboxMessage.last_error.is_not(None))).all() == []
+        assert inventory.reserved(s, casting, plant.store) == Decimal(0)
+        assert inventory.reserved(s, casting, line_store, lot) == Decimal(2)
+        [m] = service.materials_for_work_order(s, wo)
+        assert (m.need, m.consumed, m.reserved, m.short) == (Decimal(6), Decimal(4), Decimal(2), Decimal(0))
+
+
 def test_a_held_lot_passes_its_reservations_on_or_raises_a_shortage(db: Database, scene: Scene) -> None:
     first = add_lot(db, scene, "CST-A", "5", received=date(2026, 10, 1))
     second = add_lot(db, scene, "CST-B", "3", received=date(2026, 11, 1))

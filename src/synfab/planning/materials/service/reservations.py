@@ -173,19 +173,27 @@ def active_reservations(session: Session, work_order_id: int, material_id: int) 
         .order_by(Reservation.id)))
 
 
-def _release_surplus(uow: UnitOfWork, reservations: list[Reservation], surplus: Decimal) -> None:
-    """Give back `surplus` from the newest reservations first; one partly kept is re-made smaller."""
+def _release_surplus(uow: UnitOfWork, reservations: list[Reservation], surplus: Decimal) -> Decimal:
+    """Give back `surplus` from the newest reservations first; one partly kept is re-made smaller — as far as the
+    stock is still where it was set aside (it may have been moved to the line and used there since). Returns what
+    could not be kept that way, for the caller to set aside again from stock that is free."""
+    lost = ZERO
     for r in sorted(reservations, key=lambda r: r.id, reverse=True):
         if surplus <= 0:
             break
         inventory.release_reservation(uow, r.id)
         if r.quantity > surplus:
-            inventory.reserve(uow, ReservationCreate(material_id=r.material_id, quantity=q(r.quantity - surplus),
-                                                     demand_kind=DEMAND, demand_id=r.demand_id, lot_id=r.lot_id,
-                                                     location_id=r.location_id))
+            keep = q(r.quantity - surplus)
+            there = max(inventory.available(uow.session, r.material_id, r.location_id, r.lot_id), ZERO)
+            if min(keep, there) > 0:
+                inventory.reserve(uow, ReservationCreate(material_id=r.material_id, quantity=min(keep, there),
+                                                         demand_kind=DEMAND, demand_id=r.demand_id, lot_id=r.lot_id,
+                                                         location_id=r.location_id))
+            lost += keep - min(keep, there)
             surplus = ZERO
         else:
             surplus -= r.quantity
+    return lost
 
 
 def _reserve_more(uow: UnitOfWork, req: MaterialRequirement, wanted: Decimal, today: date) -> Decimal:
@@ -223,9 +231,8 @@ def plan_requirement(uow: UnitOfWork, req: MaterialRequirement, today: date | No
         reservations = active_reservations(s, req.work_order_id, req.material_id)
     held = sum((r.quantity for r in reservations), ZERO)
     if held > target:
-        _release_surplus(uow, reservations, held - target)
-        held = target
-    elif held < target:
+        held = target - _release_surplus(uow, reservations, held - target)
+    if held < target:
         held += _reserve_more(uow, req, target - held, day)
     short = max(target - held, ZERO)
     _record_shortage(uow, req, short, shortage)
