@@ -147,3 +147,20 @@ def test_a_line_added_to_an_order_in_production_is_released(db: Database, releas
         made = s.scalars(select(WorkOrder).where(WorkOrder.sales_order_line_id == added_id)).all()
         assert sorted((wo.material.code, wo.quantity.normalize(), wo.status) for wo in made) == [
             ("CAL-01", Decimal(2), WorkOrderStatus.RELEASED), ("PST-01", Decimal(4), WorkOrderStatus.RELEASED)]
+
+
+def test_a_component_on_two_bom_lines_shares_the_new_need_between_its_work_orders() -> None:
+    """Release makes one component work order per BOM line; a change shares the component's new need between
+    them in proportion (the last takes the rounding), and one no longer needed gets none (cancelled by the
+    caller)."""
+    from synfab.orders.service.propagation import share_needs
+
+    first = WorkOrder(id=1, material_id=5, quantity=Decimal(8))
+    second = WorkOrder(id=2, material_id=5, quantity=Decimal(4))
+    gone = WorkOrder(id=3, material_id=6, quantity=Decimal(2))
+    needs = {5: Decimal(18), 7: Decimal(1)}
+    assert share_needs([first, second, gone], needs) == [(first, Decimal(12)), (second, Decimal(6)), (gone, None)]
+    assert needs == {7: Decimal(1)}  # a component without a work order yet: for the caller to release
+    thirds = share_needs([WorkOrder(id=4, material_id=5, quantity=Decimal(1)),
+                          WorkOrder(id=5, material_id=5, quantity=Decimal(2))], {5: Decimal(1)})
+    assert [need for _, need in thirds] == [Decimal("0.333333"), Decimal("0.666667")]

@@ -34,7 +34,7 @@ from synfab.orders.choices import (
 from synfab.orders.events import WorkOrderNeedsReview, WorkOrderReviewed
 from synfab.orders.models import SalesOrderLine, WorkOrder
 from synfab.orders.schemas import WorkOrderUpdate
-from synfab.orders.service.release import component_quantity, release_sales_order_line
+from synfab.orders.service.release import QTY_STEP, component_quantity, release_sales_order_line
 from synfab.orders.service.work_orders import cancel_work_order, change_work_order, get_work_order
 
 
@@ -89,6 +89,28 @@ def make_component_needs(s: Session, bom: Bom, quantity: Decimal) -> dict[int, D
     return needs
 
 
+def share_needs(children: list[WorkOrder], needs: dict[int, Decimal]) -> list[tuple[WorkOrder, Decimal | None]]:
+    """Each component work order's part of what its parent now needs of its material (None: no longer needed).
+    A component on several BOM lines has one work order per line: the need is shared in proportion to their
+    quantities (the last takes the rounding). The materials shared out are taken off `needs`."""
+    by_material: dict[int, list[WorkOrder]] = {}
+    for child in children:
+        by_material.setdefault(child.material_id, []).append(child)
+    shares: list[tuple[WorkOrder, Decimal | None]] = []
+    for material_id, group in by_material.items():
+        need = needs.pop(material_id, None)
+        if need is None:
+            shares += [(child, None) for child in group]
+            continue
+        total, left = sum((c.quantity for c in group), Decimal(0)), Decimal(need)
+        for i, child in enumerate(group):
+            part = left if i == len(group) - 1 else (
+                (Decimal(need) * child.quantity / total).quantize(QTY_STEP) if total > 0 else Decimal(0))
+            shares.append((child, part))
+            left -= part
+    return shares
+
+
 def follow(uow: UnitOfWork, wo: WorkOrder, quantity: Decimal, due: object, priority: Priority, note: str,
            reason: ReviewReason = ReviewReason.QUANTITY_CHANGED) -> None:
     """Let a work order (and the component work orders under it) take a new quantity, due date and priority;
@@ -101,11 +123,9 @@ def follow(uow: UnitOfWork, wo: WorkOrder, quantity: Decimal, due: object, prior
         change_work_order(uow, wo.id, WorkOrderUpdate(version=wo.version, quantity=new_quantity, due_date=due,
                                                       priority=priority))
     needs = _component_needs(uow, wo, wo.quantity)
-    for child in open_children(uow.session, wo):
-        need = needs.pop(child.material_id, None)
-        if need is None:
-            continue
-        follow(uow, child, need, due, priority, note, reason)
+    for child, need in share_needs(open_children(uow.session, wo), needs):
+        if need is not None:
+            follow(uow, child, need, due, priority, note, reason)
 
 
 def cancel_tree(uow: UnitOfWork, wo: WorkOrder, note: str, reason: ReviewReason = ReviewReason.CANCELLED) -> None:

@@ -52,6 +52,7 @@ from synfab.orders.service.propagation import (
     follow,
     make_component_needs,
     open_children,
+    share_needs,
     started,
 )
 from synfab.orders.service.release import MAX_LEVELS, release_work_order
@@ -221,8 +222,7 @@ def _follow_bom(uow: UnitOfWork, wo: WorkOrder, note: str) -> list[WorkOrder]:
     added."""
     s = uow.session
     needs = make_component_needs(s, s.get(Bom, wo.bom_id), wo.quantity)
-    for child in open_children(s, wo):
-        need = needs.pop(child.material_id, None)
+    for child, need in share_needs(open_children(s, wo), needs):
         if need is None:
             cancel_tree(uow, child, note, ReviewReason.BOM_REVISED)
         else:
