@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from synfab.cli_options import DbOption
 from synfab.core.config import Settings, get_settings, sqlite_url
 from synfab.core.context import SYSTEM, acting_as
 from synfab.core.db import Database
@@ -39,7 +40,6 @@ app.add_typer(keys_app, name="keys")
 console = Console()
 err = Console(stderr=True)
 
-DbOption = Annotated[Path | None, typer.Option("--db", help="SQLite file (shorthand for SYNFAB_DATABASE_URL).")]
 
 
 def settings_for(db_path: Path | None) -> Settings:

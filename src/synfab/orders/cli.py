@@ -4,12 +4,11 @@ catch up by hand; the server does it by itself when the day changes)."""
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-DbOption = Annotated[Path | None, typer.Option("--db", help="SQLite file (shorthand for SYNFAB_DATABASE_URL).")]
+from synfab.cli_options import DbOption
 
 
 def register(app: typer.Typer) -> None:

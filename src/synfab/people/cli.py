@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from synfab.cli_options import DbOption
 from synfab.core.context import speaking
-
-DbOption = Annotated[Path | None, typer.Option("--db", help="SQLite file (shorthand for SYNFAB_DATABASE_URL).")]
 
 
 def register(app: typer.Typer) -> None:
