@@ -8,6 +8,7 @@ and SYNFAB_TEST_CHROMIUM; without them they skip with a message, and SYNFAB_REQU
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,7 +28,10 @@ from synfab.people.choices import SignatureMeaning
 from synfab.people.models import ESignature
 
 REQUIRE = os.environ.get("SYNFAB_REQUIRE_SERVICES") == "1"
+# Machine data the tests send waits in a buffer of this run's own, never in the working directory.
+os.environ.setdefault("SYNFAB_BUFFER_DIR", tempfile.mkdtemp(prefix="synfab-test-buffer-"))
 PG_URL = os.environ.get("SYNFAB_TEST_DATABASE_URL")
+MQTT_URL = os.environ.get("SYNFAB_TEST_MQTT_URL")
 
 
 def need(condition: bool, reason: str) -> None:
@@ -37,6 +41,26 @@ def need(condition: bool, reason: str) -> None:
     if REQUIRE:
         pytest.fail(f"required service missing: {reason}")
     pytest.skip(reason)
+
+
+# -- MQTT ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def mqtt_url() -> str:
+    """The shared broker (Mosquitto at 127.0.0.1:1883 in CI): tests use topics of their own on it."""
+    need(bool(MQTT_URL), "MQTT broker: set SYNFAB_TEST_MQTT_URL=mqtt://127.0.0.1:1883")
+    return MQTT_URL  # type: ignore[return-value]
+
+
+@pytest.fixture(scope="session")
+def mosquitto_binary() -> str:
+    """Mosquitto's program, for tests that start, stop and restart a broker of their own on a free port."""
+    import shutil
+
+    path = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if Path("/usr/sbin/mosquitto").exists() else None)
+    need(path is not None, "Mosquitto: install Debian's mosquitto package (.ci/run does)")
+    return path  # type: ignore[return-value]
 
 
 # -- databases -------------------------------------------------------------------------------------------

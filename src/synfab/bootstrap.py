@@ -9,7 +9,7 @@ from synfab.core.config import Settings, get_settings
 from synfab.core.db import Base, Database
 
 CONTEXTS = ("plant", "catalog", "orders", "orders.shipments", "orders.terminal", "inventory", "inventory.purchasing",
-            "planning.materials", "planning.schedule", "people", "people.skills")
+            "planning.materials", "planning.schedule", "people", "people.skills", "connect", "telemetry")
 
 
 def load_models() -> None:
@@ -38,6 +38,10 @@ def build_database(settings: Settings | None = None, url: str | None = None) -> 
     load_models()
     db = Database(url or settings.database_url, bus=build_bus())
     db.bus_retry_delay_s = settings.outbox_backoff_s
+    if settings.mqtt_url:
+        from synfab.connect.uns import register_uns
+
+        register_uns(db.bus, settings.mqtt_url, settings.uns_root)
     from synfab.people.service.audit import write_audit
 
     db.commit_hooks.append(write_audit)  # the one audit point: every committed unit of work

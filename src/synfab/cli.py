@@ -246,7 +246,7 @@ def _register_optional_commands() -> None:
     """Commands of later-built parts register themselves here (import/export, bench)."""
     import importlib
 
-    for module in ("synfab.connect.files.cli", "synfab.people.cli", "synfab.orders.cli", "synfab.bench.cli"):
+    for module in ("synfab.connect.files.cli", "synfab.connect.cli", "synfab.people.cli", "synfab.orders.cli", "synfab.bench.cli"):
         try:
             importlib.import_module(module).register(app)
         except ModuleNotFoundError as exc:

@@ -11,7 +11,7 @@ from alembic.runtime.migration import MigrationContext
 
 from synfab.bootstrap import build_database, metadata
 from synfab.core.db import Database
-from synfab.migrations import current_revision, head_revision, is_current, upgrade
+from synfab.migrations import current_revision, head_revision, include_name, is_current, upgrade
 from tests.conftest import PG_URL, _drop_pg, _fresh_pg_url, need
 
 
@@ -36,7 +36,7 @@ def test_upgrade_from_empty_reaches_head_and_matches_the_models(empty_db: Databa
     assert current_revision(empty_db) == head_revision(empty_db)
     assert is_current(empty_db)
     with empty_db.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": include_name})
         diff = compare_metadata(context, metadata)
     assert diff == [], "models changed without a migration: regenerate it (docs/development.md)"
     upgrade(empty_db)  # running it again is harmless

@@ -64,7 +64,8 @@ LAST = ("/api/v1/me/second-factor", "/profile/second-factor", "/api/v1/me/passwo
 # A path parameter naming a record that belongs somewhere in the plant: out of scope, it must not be reached.
 SCOPED_PARAMS = frozenset({"node_id", "order_id", "line_id", "work_order_id", "lot_id", "reservation_id", "user_id",
                            "grant_id", "token_id", "certification_id", "entry_id", "operation_id", "outage_id",
-                           "shipment_id", "shipment_line_id", "purchase_order_id", "po_line_id", "suggestion_id"})
+                           "shipment_id", "shipment_line_id", "purchase_order_id", "po_line_id", "suggestion_id",
+                           "connector_id", "tag_id", "equipment_id", "interval_id"})
 
 
 @dataclass
@@ -229,6 +230,35 @@ def build_scene(db: Database, plant: MiniPlant) -> Scene:
             sides[key].ids["outage_id"] = outage.id
             sides[key].markers.append(f"BRK-{key}-7Q")
             sides[key].rows.append((WorkCenterOutage, outage.id))
+        uow.commit()
+    with db.uow() as uow:  # machine data: a connector per site; a tag and a stop on each side's work center
+        from synfab.connect.choices import ConnectorKind
+        from synfab.connect.models import Connector
+        from synfab.connect.schemas import ConnectorCreate
+        from synfab.connect.service import create_connector
+        from synfab.telemetry.choices import MachineState
+        from synfab.telemetry.models import StateInterval, Tag
+        from synfab.telemetry.schemas import TagCreate
+        from synfab.telemetry.service import create_tag
+
+        connectors = {}
+        for key, site, side in (("SH", plant.site, orders_side["SO-SH-7Q"]), ("BJ", site_bj, sides["BJ"])):
+            con = create_connector(uow, ConnectorCreate(code=f"CON-{key}-7Q", name=f"CON-{key}-7Q",
+                                                        kind=ConnectorKind.HTTP, site_id=site))
+            connectors[key] = con.id
+            side.ids["connector_id"] = con.id
+            side.markers.append(f"CON-{key}-7Q")
+            side.rows.append((Connector, con.id))
+        for key, wc, site_key in (("L1", plant.wc1, "SH"), ("L2", plant.wc2, "SH"), ("BJ", wc_bj, "BJ")):
+            tag = create_tag(uow, TagCreate(connector_id=connectors[site_key], address=f"TAG-{key}-7Q",
+                                            equipment_id=wc, signal="alarm"))
+            stop = StateInterval(equipment_id=wc, state=MachineState.DOWN, start_ms=1_795_000_000_000,
+                                 end_ms=1_795_000_600_000)
+            uow.session.add(stop)
+            uow.flush()
+            sides[key].ids |= {"tag_id": tag.id, "equipment_id": wc, "interval_id": stop.id}
+            sides[key].markers.append(f"TAG-{key}-7Q")
+            sides[key].rows += [(Tag, tag.id), (StateInterval, stop.id)]
         uow.commit()
     with db.uow() as uow:  # master data the catalog routes name
         from synfab.catalog import service as catalog_service

@@ -14,6 +14,7 @@ import typer
 # name → "module:function"; each function takes (quick: bool, database_url: str | None, log) and returns figures.
 BENCHMARKS: dict[str, str] = {
     "import": "synfab.bench.import_bench:run",
+    "ingest": "synfab.bench.ingest_bench:run",
     "materials": "synfab.bench.materials_bench:run",
     "propagation": "synfab.bench.propagation_bench:run",
     "schedule": "synfab.bench.schedule_bench:run",

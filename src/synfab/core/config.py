@@ -33,6 +33,14 @@ class Settings(BaseSettings):
     over_report_tolerance: float = Field(default=0.05, ge=0, le=1)
     # Set behind a TLS-terminating proxy so cookies are Secure.
     secure_cookies: bool = False
+    # Machine data: where connectors' batches wait until stored (store-and-forward), and its size cap.
+    buffer_dir: str = "synfab-buffer"
+    buffer_max_mb: int = Field(default=512, ge=1)
+    # Run the enabled connectors inside `synfab serve`; turn off when `synfab connect` workers run them.
+    run_connectors: bool = True
+    # With SYNFAB_MQTT_URL set, states and events are published on the Unified Namespace under this root ("" = the
+    # enterprise's code is the first level).
+    uns_root: str = ""
 
     @classmethod
     def settings_customise_sources(

@@ -14,6 +14,11 @@ from synfab.core.db import Database
 HERE = Path(__file__).resolve().parent
 
 
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """What migrations compare: not the telemetry writer's month partitions of `sample` (PostgreSQL)."""
+    return not (type_ == "table" and name is not None and name.startswith("sample_"))
+
+
 def alembic_config(db: Database) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(HERE))

@@ -5,6 +5,7 @@ from sqlalchemy import engine_from_config, pool
 from sqlalchemy.types import TypeDecorator
 
 from synfab.bootstrap import load_models, metadata
+from synfab.migrations import include_name
 
 load_models()
 config = context.config
@@ -32,6 +33,7 @@ def run() -> None:
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
             render_item=render_item,
+            include_name=include_name,
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -25,6 +25,8 @@ OBJECT_TYPES: dict[str, LazyText] = {
     "supplier": _l("Suppliers"),
     "purchase_order": _l("Purchase orders and suggestions"),
     "shipment": _l("Shipments"),
+    "connector": _l("Machine connectors"),
+    "equipment_data": _l("Machine data: tags, states, trends and stops"),
 }
 
 
@@ -40,17 +42,20 @@ PURCHASING = ["supplier", "purchase_order"]
 
 BUILTIN_ROLES: dict[str, tuple[str, str, set[str]]] = {
     # code: (zh name, en name, permissions)
-    "operator": ("操作员", "Operator", perms(MASTER + PRODUCTION + ["skill", "roster"], "view")
-                 | perms("work_order", "change")),
-    "engineer": ("工程师", "Engineer", perms(MASTER + PRODUCTION + ["skill", "roster"], "view")
+    "operator": ("操作员", "Operator", perms(MASTER + PRODUCTION + ["skill", "roster", "equipment_data"], "view")
+                 | perms(["work_order", "equipment_data"], "change")),
+    "engineer": ("工程师", "Engineer", perms(MASTER + PRODUCTION + ["skill", "roster", "connector"], "view")
                  | perms(["plant", "material", "bom", "routing"], ("create", "change"))
+                 | perms("equipment_data", ("view", "create", "change"))
                  | perms("import", ("view", "create"))),
-    "quality": ("质量", "Quality", perms(MASTER + PRODUCTION + PURCHASING + ["skill", "audit"], "view")
+    "quality": ("质量", "Quality", perms(MASTER + PRODUCTION + PURCHASING + ["skill", "audit", "equipment_data"],
+                                       "view")
                 | perms("stock", ("change", "approve"))),
-    "manager": ("管理者", "Manager", perms(MASTER + PRODUCTION + PURCHASING + ["skill", "audit"], "view")
+    "manager": ("管理者", "Manager", perms(MASTER + PRODUCTION + PURCHASING + ["skill", "audit", "connector",
+                                                                        "equipment_data"], "view")
                 | perms(["customer", "sales_order", "work_order", "shipment", "roster"],
                         ("view", "create", "change", "approve"))
-                | perms("purchase_order", "approve")
+                | perms("purchase_order", "approve") | perms("equipment_data", "change")
                 | perms("skill", "approve") | perms("import", ("view", "create")) | perms("outbox", "view")
                 | perms("user", ("view", "create", "change"))),
     "it_admin": ("IT 管理员", "IT administrator", perms("*")),
@@ -60,5 +65,5 @@ BUILTIN_ROLES: dict[str, tuple[str, str, set[str]]] = {
     "hr_training": ("人事培训", "HR & training", perms(["plant", "user"], "view")
                     | perms(["skill", "roster"], ("view", "create", "change", "approve"))),
     "supplier": ("供应商", "Supplier", perms(["material", "purchase_order"], "view")),
-    "viewer": ("只读", "Viewer", perms(MASTER + PRODUCTION + PURCHASING, "view")),
+    "viewer": ("只读", "Viewer", perms(MASTER + PRODUCTION + PURCHASING + ["equipment_data"], "view")),
 }

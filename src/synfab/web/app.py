@@ -67,9 +67,21 @@ def create_app(db: Database | None = None, settings: Settings | None = None, *, 
         app.state.dispatcher = worker
         task = asyncio.create_task(worker.run_forever()) if dispatcher else None
         periodic = asyncio.create_task(run_jobs(db, _jobs())) if dispatcher else None
+        connectors = None
+        if dispatcher and settings.run_connectors:
+            from synfab.connect.api import telemetry_pipeline
+            from synfab.connect.manager import ConnectorManager
+
+            connectors = ConnectorManager(db, telemetry_pipeline(app))
+            connectors.start()
+        app.state.connectors = connectors
         try:
             yield
         finally:
+            if connectors is not None:
+                await connectors.stop()
+            elif app.state.telemetry is not None:
+                await asyncio.to_thread(app.state.telemetry.stop)
             worker.stop()
             if periodic is not None:
                 periodic.cancel()
@@ -87,6 +99,8 @@ def create_app(db: Database | None = None, settings: Settings | None = None, *, 
     )
     app.state.db = db
     app.state.settings = settings
+    app.state.telemetry = None  # the machine-data pipeline, made when first needed (connect.api)
+    app.state.connectors = None
     app.state.sign_in_limiter = RateLimiter(limit=20, window=60.0)
     errors.install(app)
     app.add_middleware(RequestContextMiddleware, db=db, settings=settings)

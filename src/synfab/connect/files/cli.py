@@ -55,7 +55,7 @@ def print_report(console: Console, report: object) -> None:
 def register(app: typer.Typer) -> None:
     @app.command("import")
     def import_file(
-        file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=".xlsx or .csv (UTF-8 or GBK)")],
+        file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=".xlsx, .csv (UTF-8 or GBK) or .yaml")],
         dry_run: Annotated[bool, typer.Option("--dry-run", help="Check every row, write nothing.")] = False,
         system: Annotated[str | None, typer.Option(help="The system the file's codes come from (ERP, WMS…).")] = None,
         db: DbOption = None, lang: LangOption = None,

@@ -7,12 +7,14 @@ The result is a list of sheets, each a header row plus data rows with their spre
 from __future__ import annotations
 
 import csv
+import json
 import io
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
+import yaml
 from python_calamine import CalamineError, CalamineWorkbook
 
 from synfab.core.errors import Invalid
@@ -98,6 +100,36 @@ def read_xlsx(data: bytes) -> list[Sheet]:
     return sheets
 
 
+def read_yaml(data: bytes) -> list[Sheet]:
+    """A YAML document of `kind or sheet name: [records]`, e.g. `tags: [{connector: PLC1, address: …}, …]`.
+    Each list becomes a sheet whose header is the keys met; nested settings stay as JSON text in their cell."""
+    try:
+        doc = yaml.safe_load(data.decode("utf-8-sig"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise Invalid("file_unreadable", _l("The file could not be read as YAML: {detail}",
+                                            detail=str(exc).splitlines()[0][:200])) from None
+    if not isinstance(doc, dict) or not all(isinstance(v, list) for v in doc.values()):
+        raise Invalid("yaml_shape", _l("A YAML import file maps each kind to a list of records, for example "
+                                       "\"tags:\" followed by one \"- connector: …\" entry per tag."))
+    sheets = []
+    for name, records in doc.items():
+        if not all(isinstance(r, dict) for r in records):
+            raise Invalid("yaml_shape", _l("Every entry under {name} must be a set of key: value pairs.", name=name))
+        header: list[str] = []
+        for record in records:
+            header.extend(str(k) for k in record if str(k) not in header)
+        rows = [(number, [_yaml_cell(record.get(key)) for key in header])
+                for number, record in enumerate(records, start=2)]
+        sheets.append(Sheet(name=str(name), header=header, header_row=1, rows=rows))
+    return sheets
+
+
+def _yaml_cell(value: Any) -> CellValue:
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return value  # type: ignore[no-any-return]
+
+
 def read_file(data: bytes, filename: str) -> list[Sheet]:
     """Sheets of an uploaded or local file, by its extension."""
     suffix = Path(filename).suffix.lower()
@@ -105,11 +137,13 @@ def read_file(data: bytes, filename: str) -> list[Sheet]:
         return read_xlsx(data)
     if suffix in (".csv", ".txt"):
         return read_csv(data, filename)
+    if suffix in (".yaml", ".yml"):
+        return read_yaml(data)
     if suffix == ".xls":
         raise Invalid("file_type_old_excel", _l(
             "Old .xls workbooks are not read; open the file in Excel or WPS and save it as .xlsx."))
     raise Invalid("file_type_unknown", _l(
-        "{name} is not a file synfab can import; use .xlsx or .csv.", name=Path(filename).name))
+        "{name} is not a file synfab can import; use .xlsx, .csv or .yaml.", name=Path(filename).name))
 
 
 def cell_text(value: Any) -> str:

@@ -8,7 +8,8 @@ from functools import lru_cache
 from synfab.connect.files.spec import ImportKind
 
 KIND_MODULES = ("synfab.plant.imports", "synfab.catalog.imports", "synfab.orders.imports",
-                "synfab.inventory.imports", "synfab.people.imports", "synfab.people.skills.imports")
+                "synfab.inventory.imports", "synfab.people.imports", "synfab.people.skills.imports",
+                "synfab.connect.imports", "synfab.telemetry.imports")
 
 
 @lru_cache(maxsize=1)

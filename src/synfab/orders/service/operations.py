@@ -244,3 +244,25 @@ def consume(uow: UnitOfWork, work_order_id: int, operation_id: int, data: Consum
             uow.flush()
         return _result(op, done.lot, [done.move.id])
     return _once(uow, data.client_key, act)
+
+
+def running_at(session: object, node_ids: set[int]) -> dict[int, int]:
+    """The operation running on each of these work centers (the one started last), for machine counts."""
+    if not node_ids:
+        return {}
+    rows = session.execute(  # type: ignore[attr-defined]
+        select(WorkOrderOperation.work_center_id, WorkOrderOperation.id)
+        .where(WorkOrderOperation.work_center_id.in_(node_ids), WorkOrderOperation.status == OperationStatus.RUNNING)
+        .order_by(WorkOrderOperation.actual_start))
+    return {wc: op for wc, op in rows}
+
+
+def describe_operations(session: object, operation_ids: set[int]) -> dict[int, tuple[str, str, Decimal]]:
+    """Operation id → (work order code, operation name, work order quantity), for boards."""
+    if not operation_ids:
+        return {}
+    rows = session.execute(  # type: ignore[attr-defined]
+        select(WorkOrderOperation.id, WorkOrder.code, WorkOrderOperation.name, WorkOrder.quantity)
+        .join(WorkOrder, WorkOrder.id == WorkOrderOperation.work_order_id)
+        .where(WorkOrderOperation.id.in_(operation_ids)))
+    return {op: (code, name, qty) for op, code, name, qty in rows}

@@ -95,7 +95,50 @@ def tell_live(db: Database, event: Event) -> None:
                                     correlation_id=event.correlation_id, roles=roles))
 
 
+MACHINE_REASON = "machine signal"  # how a breakdown this module reports from a machine's state is told apart
+MACHINE_EXPECTED_MINUTES = 30
+
+
+def machine_down(db: Database, event: Event) -> None:
+    """A machine stopped unplanned: its work center is reported down (once), so the schedule moves its work."""
+    from synfab.core.context import SYSTEM, acting_as
+    from synfab.telemetry.events import MachineDown
+
+    assert isinstance(event, MachineDown)
+    if event.work_center_id is None:
+        return
+    with acting_as(SYSTEM), db.uow() as uow:
+        if service.open_breakdowns(uow.session, [event.work_center_id]):
+            return  # already reported (by a person, or by an earlier delivery of this event)
+        service.report_breakdown(uow, event.work_center_id, f"{event.equipment_code}: {MACHINE_REASON}",
+                                 MACHINE_EXPECTED_MINUTES)
+        uow.commit()
+
+
+def machine_back(db: Database, event: Event) -> None:
+    """A machine left `down`: the breakdown reported from its signal ends (one a person reported stays theirs)."""
+    from synfab.core.context import SYSTEM, acting_as
+    from synfab.telemetry.events import MachineStateChanged
+
+    assert isinstance(event, MachineStateChanged)
+    if event.previous != "down" or event.state in ("down", "offline"):
+        return
+    with acting_as(SYSTEM), db.uow() as uow:
+        from synfab.plant.models import PlantNode as Node
+
+        node = uow.session.get(Node, event.equipment_id)
+        center = node.id if node is None or node.level.value == "work_center" else node.parent_id
+        for outage in service.open_breakdowns(uow.session, [center] if center else []):
+            if outage.reason.endswith(MACHINE_REASON):
+                service.end_breakdown(uow, outage.id)
+        uow.commit()
+
+
 def register(bus: MessageBus) -> None:
+    from synfab.telemetry.events import MachineDown, MachineStateChanged
+
+    bus.deliver(MachineDown, machine_down, name=f"{__name__}.machine_down")
+    bus.deliver(MachineStateChanged, machine_back, name=f"{__name__}.machine_back")
     for told in (BreakdownReported, WorkOrderAtRisk):
         bus.deliver(told, tell_live, name=f"{__name__}.live.{told.__name__}")
     for event_type in TRIGGERS:
