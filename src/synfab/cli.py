@@ -141,6 +141,12 @@ def demo(
         if ticks and not still:
             _simulate(simulator, ticks)
         return
+    from synfab.sim.machines import DemoMachines
+
+    machines = DemoMachines(database, speed=speed)
+    machines.start()
+    lines += ["", f"Simulated machines: OPC UA at {machines.opcua.endpoint} (machining), Modbus TCP at "
+                  f"{machines.modbus.host}:{machines.modbus.port} (assembly) — see /machines and /connectors."]
     if not still:
         lines += ["", (f"[bold]The factory is running[/bold] at speed {speed:g}: orders arrive, operators work, "
                        "goods ship. Ctrl-C stops it (and the server); --still keeps the factory still.")]
@@ -149,6 +155,7 @@ def demo(
         run_server(settings, database, host, port, banner="\n".join(lines))
     finally:
         simulator.stop()
+        machines.stop()
 
 
 def _simulate(simulator: FactorySimulator, ticks: int) -> None:

@@ -15,6 +15,7 @@ import typer
 BENCHMARKS: dict[str, str] = {
     "import": "synfab.bench.import_bench:run",
     "ingest": "synfab.bench.ingest_bench:run",
+    "opcua": "synfab.bench.opcua_bench:run",
     "materials": "synfab.bench.materials_bench:run",
     "propagation": "synfab.bench.propagation_bench:run",
     "schedule": "synfab.bench.schedule_bench:run",

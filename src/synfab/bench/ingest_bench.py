@@ -1,9 +1,10 @@
 """`synfab bench ingest`: machine data from payload to store — decode → map → buffer → store — beside a raw
 batched insert of the same rows into the same engine, in the same run.
 
-1,000 tags on one connector, 2,000,000 points (`--quick`: 200,000), one value per tag per second. The payloads are
-Sparkplug B DDATA messages of 100 metrics each (our own codec) when it is installed, else JSON arrays. Our path:
-decode each payload into readings, hand them to the connector's intake (the on-disk store-and-forward buffer),
+1,000 tags on one connector, 2,000,000 points (`--quick`: 200,000), one value per tag per second, as Sparkplug B
+messages of an edge node with ten devices: births assigning aliases, then DDATA of 100 metrics by alias (our
+codec). Our path: the host application decodes each message (protobuf, seq check, alias lookup) into readings,
+hands them to the connector's intake (the on-disk store-and-forward buffer),
 and let the writer take, map (tag lookup, scale, type and timestamp checks), insert idempotently with rollups,
 and acknowledge — every 20,000 points, in one thread, so the figure is the whole path's cost. The baseline
 inserts the already-decoded (tag, time, value, quality) rows with the driver's `executemany`, 20,000 rows per
@@ -14,7 +15,6 @@ Figures: `points_per_s`, `baseline_points_per_s`, `ratio` (ours ÷ baseline), `p
 
 from __future__ import annotations
 
-import json
 import random
 import tempfile
 import time
@@ -27,7 +27,6 @@ from sqlalchemy import func, select, text
 from synfab.bootstrap import build_database, metadata
 from synfab.connect.choices import ConnectorKind
 from synfab.connect.pipeline import TelemetryPipeline
-from synfab.connect.runtime import Reading
 from synfab.connect.schemas import ConnectorCreate
 from synfab.connect.service import create_connector
 from synfab.core.db import Database
@@ -63,29 +62,32 @@ def _plant(db: Database) -> tuple[int, dict[str, int]]:
         return connector_id, dict(s.execute(select(Tag.address, Tag.id)).all())  # type: ignore[arg-type]
 
 
-def _codec() -> tuple[str, Callable[[int, list[tuple[str, float]]], bytes], Callable[[bytes], list[Reading]]]:
-    try:
-        from synfab.bench.ingest_payloads import sparkplug_codec
+def _sparkplug_messages(points: int) -> list[tuple[str, bytes]]:
+    """An edge node E1 with ten devices of 100 Double metrics: NBIRTH, a DBIRTH per device assigning aliases,
+    then one DDATA per device and second carrying its 100 metrics by alias (seq 0–255, wrapping)."""
+    from synfab.connect.sparkplug.codec import DataType, Metric, encode_payload
 
-        return sparkplug_codec()
-    except ImportError:
-        def encode(ts: int, metrics: list[tuple[str, float]]) -> bytes:
-            return json.dumps([{"address": a, "timestamp": ts, "value": v} for a, v in metrics]).encode()
-
-        def decode(payload: bytes) -> list[Reading]:
-            return [Reading(p["address"], p["timestamp"], p["value"]) for p in json.loads(payload)]
-
-        return "json", encode, decode
-
-
-def _payloads(points: int, encode: Callable[[int, list[tuple[str, float]]], bytes]) -> list[bytes]:
     rng = random.Random(7)
-    addresses = [f"G1/E1/M{i // 100:02d}/t{i % 100:02d}" for i in range(TAGS)]
-    out = []
+    out: list[tuple[str, bytes]] = []
+    seq = 0
+
+    def nxt() -> int:
+        nonlocal seq
+        seq = (seq + 1) % 256
+        return seq
+
+    devices = TAGS // PER_PAYLOAD
+    born = T0 - 1000  # the births' values come a second before the data
+    out.append(("spBv1.0/G1/NBIRTH/E1", encode_payload(born, 0, [Metric("bdSeq", 0, DataType.INT64)])))
+    for d in range(devices):
+        metrics = [Metric(f"t{m:02d}", 0.0, DataType.DOUBLE, alias=d * PER_PAYLOAD + m) for m in range(PER_PAYLOAD)]
+        out.append((f"spBv1.0/G1/DBIRTH/E1/M{d:02d}", encode_payload(born, nxt(), metrics)))
     for second in range(points // TAGS):
         ts = T0 + second * 1000
-        for start in range(0, TAGS, PER_PAYLOAD):
-            out.append(encode(ts, [(a, round(rng.uniform(0, 100), 3)) for a in addresses[start:start + PER_PAYLOAD]]))
+        for d in range(devices):
+            metrics = [Metric(None, round(rng.uniform(0, 100), 3), DataType.DOUBLE, alias=d * PER_PAYLOAD + m,
+                              timestamp=ts) for m in range(PER_PAYLOAD)]
+            out.append((f"spBv1.0/G1/DDATA/E1/M{d:02d}", encode_payload(ts, nxt(), metrics)))
     return out
 
 
@@ -120,12 +122,17 @@ def run(quick: bool, database_url: str | None, log: Callable[[str], None]) -> di
         metadata.drop_all(db.engine)
         metadata.create_all(db.engine)
         connector_id, tag_ids = _plant(db)
-        kind, encode, decode = _codec()
-        log(f"encoding {points:,} points over {TAGS:,} tags as {kind} payloads of {PER_PAYLOAD} …")
-        payloads = _payloads(points, encode)
+        from synfab.connect.sparkplug.host import SparkplugHost
+
+        log(f"encoding {points:,} points over {TAGS:,} tags as Sparkplug B DDATA of {PER_PAYLOAD} metrics …")
+        messages = _sparkplug_messages(points)
 
         # The baseline's rows: what our path stores, decoded beforehand (its decoding is not timed).
-        rows = [(tag_ids[r.address], r.ts_ms, float(r.value), 0) for p in payloads for r in decode(p)]
+        host = SparkplugHost()
+        rows = [(tag_ids[r.address], r.ts_ms, float(r.value), 0)
+                for topic, payload in messages for r in host.receive(topic, payload, T0).readings
+                if r.address in tag_ids]  # the node's bdSeq is no tag (ours lists it as unmapped)
+        points = len(rows)
         log("baseline: executemany of the decoded rows …")
         baseline_s = _baseline(db, rows)
         _empty_samples(db)
@@ -134,10 +141,11 @@ def run(quick: bool, database_url: str | None, log: Callable[[str], None]) -> di
         log("synfab: decode → intake (buffer) → writer (map, store, rollups) → acknowledge …")
         pipeline = TelemetryPipeline.at(db, Path(tmp) / "buffer", max_bytes=4 * 1024 ** 3)
         intake = pipeline.intake(connector_id, "BENCH")
+        host = SparkplugHost()  # a fresh host application: it learns the aliases from the births again
         started = time.perf_counter()
         pending = 0
-        for payload in payloads:
-            batch = decode(payload)
+        for topic, payload in messages:
+            batch = host.receive(topic, payload, T0).readings
             intake.readings(batch)
             pending += len(batch)
             if pending >= CHUNK:
@@ -155,6 +163,6 @@ def run(quick: bool, database_url: str | None, log: Callable[[str], None]) -> di
     if stored != points:
         raise RuntimeError(f"stored {stored} of {points} points")
     ours, base = points / ours_s, points / baseline_s
-    return {"points": points, "tags": TAGS, "payload": kind, "engine": url.split(":", 1)[0],
+    return {"points": points, "tags": TAGS, "payload": "sparkplug_b", "engine": url.split(":", 1)[0],
             "points_per_s": round(ours), "baseline_points_per_s": round(base), "ratio": round(ours / base, 3),
             "rollup_minutes": minutes}

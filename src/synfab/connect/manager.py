@@ -73,6 +73,14 @@ async def probe(db: Database, connector_id: int, timeout_s: float = 10.0) -> dic
         raise SourceError(f"no answer within {timeout_s:.0f} s") from None
 
 
+def _part_offline(intake: Any) -> Any:
+    def changed(change: Any) -> None:
+        if not change.online:
+            prefix = f"{change.group}/{change.node}/" + (f"{change.device}/" if change.device else "")
+            intake.part_offline(prefix, change.ts_ms)
+    return changed
+
+
 class ConnectorManager:
     """Start, stop and follow the connectors this process runs."""
 
@@ -119,6 +127,8 @@ class ConnectorManager:
                 intake.health.last_error = f"settings not valid: {exc}"
                 continue
             coordinator = cls(connector.code, config, addresses, intake, secret=connector.secret)
+            if hasattr(coordinator, "on_node_change"):  # Sparkplug: a node or device that dies is offline
+                coordinator.on_node_change = _part_offline(intake)
             intake.health.running = True
             task = asyncio.create_task(coordinator.run(), name=f"connector-{connector.code}")
             self.running[connector_id] = Running(coordinator, task, stamp)

@@ -105,6 +105,11 @@ class ConnectorIntake:
         # In order with the data: a machine goes offline after the last values it sent before the loss.
         self.pipeline.put(self, "c", (up, error, now_ms()), 0)
 
+    def part_offline(self, prefix: str, at_ms: int | None = None) -> None:
+        """One part of the source is lost while the connector stays connected (a Sparkplug node or device died):
+        the machines whose tag addresses start with `prefix` are offline."""
+        self.pipeline.put(self, "c", (False, None, at_ms or now_ms(), prefix), 0)
+
 
 class TelemetryPipeline:
     """One process's buffer and writer; `start()` runs the writer thread, `stop()` drains and ends it."""
@@ -214,9 +219,9 @@ class TelemetryPipeline:
                 self.tag_map.convert(batch.connector_id, batch.body, out)
             elif batch.kind == "c":
                 flush()  # what came before the loss is the machine's last state
-                up, _error, at = batch.body
+                up, _error, at, *part = batch.body
                 if not up:
-                    self.states.offline(uow, batch.connector_id, at)
+                    self.states.offline(uow, batch.connector_id, at, part[0] if part else None)
             elif batch.kind == "q":
                 events.append((batch.connector_id, "q", batch.body))
         flush()

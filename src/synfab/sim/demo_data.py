@@ -14,6 +14,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from synfab.sim.demo_machines import machine_rows
+
 Row = dict[str, Any]
 
 ENTERPRISE = "HDAP"
@@ -327,4 +329,5 @@ def demo_rows(today: date) -> dict[str, list[Row]]:
         "customers": [{"code": c, "name": n, "contact": contact, "phone": phone} for c, n, contact, phone in CUSTOMERS],
         "sales_orders": _orders(today, rng),
         "stock": _stock(today, rng),
+        **machine_rows([c for c, _n, _e in EQUIPMENT_CLASSES]),
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -160,6 +161,37 @@ def code_stop(uow: UnitOfWork, interval_id: int, reason_id: int, note: str | Non
     uow.record(DowntimeCoded(interval_id=interval.id, equipment_id=interval.equipment_id, reason_code=reason.code))
     s.flush()
     return interval
+
+
+@dataclass
+class MachineAtCenter:
+    """A machine of a work center as the operator terminal shows it: its state and the stops to explain."""
+
+    equipment_id: int
+    code: str
+    name: str
+    state: MachineState | None
+    since_ms: int | None
+    stops: list[StateInterval]
+    reasons: Sequence[DowntimeReason]
+
+
+def machines_at(session: Session, work_center_id: int) -> list[MachineAtCenter]:
+    """The work center itself and the equipment under it that send machine data, with their uncoded stops."""
+    from synfab.core.i18n import current_locale
+
+    nodes = session.scalars(select(PlantNode).where(
+        (PlantNode.id == work_center_id) | (PlantNode.parent_id == work_center_id)).order_by(PlantNode.code)).all()
+    with_data = set(session.scalars(select(Tag.equipment_id).where(Tag.equipment_id.in_([n.id for n in nodes]))))
+    out = []
+    for node in nodes:
+        if node.id not in with_data:
+            continue
+        status = session.get(MachineStatus, node.id)
+        out.append(MachineAtCenter(node.id, node.code, node.display_name(current_locale()),
+                                   status.state if status else None, status.since_ms if status else None,
+                                   uncoded_stops(session, node.id), reasons_for(session, node.id)))
+    return out
 
 
 def counted(session: Session, operation_ids: list[int]) -> dict[int, tuple[float, float]]:

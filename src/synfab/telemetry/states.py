@@ -227,10 +227,14 @@ class StateEngine:
                 _add_count(session, equipment_id, minute, operation_id or 0, produced, scrap)
         return changes
 
-    def offline(self, uow: UnitOfWork, connector_id: int, at_ms: int) -> int:
-        """The connector lost its source: every machine it reads is offline from `at_ms`."""
+    def offline(self, uow: UnitOfWork, connector_id: int, at_ms: int, prefix: str | None = None) -> int:
+        """The connector lost its source (or the part of it whose addresses start with `prefix`): every machine
+        it reads there is offline from `at_ms`."""
         session = uow.session
-        equipment = set(session.scalars(select(Tag.equipment_id).where(Tag.connector_id == connector_id)))
+        q = select(Tag.equipment_id).where(Tag.connector_id == connector_id)
+        if prefix:
+            q = q.where(Tag.address.startswith(prefix, autoescape=True))
+        equipment = set(session.scalars(q))
         changed = 0
         for status in session.scalars(select(MachineStatus).where(MachineStatus.equipment_id.in_(equipment))):
             if status.state is not MachineState.OFFLINE:

@@ -1,7 +1,7 @@
 """The telemetry writer's store side: samples in batches, idempotent on (tag, time), and exact 1-minute rollups.
 
-A batch written twice — replayed from the buffer after a crash — stores nothing new, and every minute it touches
-is aggregated again from the stored samples, so no rollup doubles.
+Only the rows a batch really inserted are merged into their minutes' rollups, in the database's own loop: a batch
+written twice — replayed from the buffer after a crash — stores nothing new the second time, so no rollup doubles.
 """
 
 from __future__ import annotations
@@ -23,16 +23,8 @@ MINUTE_MS = 60_000
 Row = tuple[int, int, float | None, int]  # tag_id, ts_ms, value, quality
 
 
-def _dialect_insert(session: Session, table: Table) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table)
-
-
 def store_samples(session: Session, rows: Sequence[Row]) -> list[Row]:
-    """Insert samples, skip those already stored, and bring the touched minutes' rollups up to date.
+    """Insert samples, skip those already stored, and merge the new ones into their minutes' rollups.
     Returns the rows in (tag, time) order (the state engine ignores what it has already seen)."""
     if not rows:
         return []
@@ -45,11 +37,13 @@ def store_samples(session: Session, rows: Sequence[Row]) -> list[Row]:
     try:
         if postgres:
             tags, stamps, values, qualities = (list(c) for c in zip(*ordered, strict=True))
-            cursor.execute(f"INSERT INTO sample ({_COLUMNS}) SELECT * FROM unnest(%s::int[], %s::bigint[], "
-                           "%s::float8[], %s::int2[]) ON CONFLICT DO NOTHING", (tags, stamps, values, qualities))
+            cursor.execute(_STORE_POSTGRES, (tags, stamps, values, qualities))
         else:
+            # Writers take turns on SQLite (BEGIN IMMEDIATE): the rows after the highest rowid are this batch's.
+            cursor.execute("SELECT coalesce(max(rowid), 0) FROM sample")
+            before = cursor.fetchone()[0]
             cursor.executemany(f"INSERT INTO sample ({_COLUMNS}) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", ordered)
-        refresh_rollups(cursor, ordered, postgres)
+            cursor.execute(_ROLLUP_SQLITE, (before,))
     finally:
         cursor.close()
     return ordered
@@ -57,69 +51,34 @@ def store_samples(session: Session, rows: Sequence[Row]) -> list[Row]:
 
 _COLUMNS = "tag_id, ts_ms, value, quality"
 
-# Each touched minute is aggregated again from its samples and replaces its rollup row: exact whatever was stored
-# before (a replayed batch, a late value, a backfill), and all in the database's own loop.
-_ROLLUP_SQLITE = """
+# Only the rows really inserted are aggregated and merged into their minutes: a batch written twice (replayed
+# from the buffer after a crash) inserts nothing the second time, so no rollup doubles.
+_MERGE = """
+ON CONFLICT (tag_id, minute_ms) DO UPDATE SET
+    min = CASE WHEN rollup.min IS NULL OR excluded.min < rollup.min THEN excluded.min ELSE rollup.min END,
+    max = CASE WHEN rollup.max IS NULL OR excluded.max > rollup.max THEN excluded.max ELSE rollup.max END,
+    sum = rollup.sum + excluded.sum, count = rollup.count + excluded.count,
+    last = CASE WHEN excluded.last_ms >= rollup.last_ms THEN excluded.last ELSE rollup.last END,
+    last_ms = CASE WHEN excluded.last_ms >= rollup.last_ms THEN excluded.last_ms ELSE rollup.last_ms END
+"""
+# SQLite: with max(ts_ms) in the select list, the bare `value` is the one of that row (the minute's last).
+_ROLLUP_SQLITE = f"""
 INSERT INTO rollup (tag_id, minute_ms, min, max, sum, count, last, last_ms)
-SELECT tag_id, ts_ms - ts_ms % 60000, min(value), max(value), coalesce(sum(value), 0), count(value), value, max(ts_ms)
-FROM sample WHERE tag_id IN ({tags}) AND ts_ms >= ? AND ts_ms < ? AND value IS NOT NULL
+SELECT tag_id, ts_ms - ts_ms % 60000, min(value), max(value), sum(value), count(value), value, max(ts_ms)
+FROM sample WHERE rowid > ? AND value IS NOT NULL
 GROUP BY tag_id, ts_ms - ts_ms % 60000
-ON CONFLICT (tag_id, minute_ms) DO UPDATE SET min = excluded.min, max = excluded.max, sum = excluded.sum,
-    count = excluded.count, last = excluded.last, last_ms = excluded.last_ms
-"""
-_ROLLUP_POSTGRES = """
+{_MERGE}"""
+_STORE_POSTGRES = f"""
+WITH new AS (
+    INSERT INTO sample ({_COLUMNS}) SELECT * FROM unnest(%s::int[], %s::bigint[], %s::float8[], %s::int2[])
+    ON CONFLICT DO NOTHING RETURNING tag_id, ts_ms, value
+)
 INSERT INTO rollup (tag_id, minute_ms, min, max, sum, count, last, last_ms)
-SELECT tag_id, ts_ms - ts_ms %% 60000, min(value), max(value), coalesce(sum(value), 0), count(value),
+SELECT tag_id, ts_ms - ts_ms %% 60000, min(value), max(value), sum(value), count(value),
        (array_agg(value ORDER BY ts_ms DESC))[1], max(ts_ms)
-FROM sample WHERE tag_id = ANY(%s) AND ts_ms >= %s AND ts_ms < %s AND value IS NOT NULL
+FROM new WHERE value IS NOT NULL
 GROUP BY tag_id, ts_ms - ts_ms %% 60000
-ON CONFLICT (tag_id, minute_ms) DO UPDATE SET min = excluded.min, max = excluded.max, sum = excluded.sum,
-    count = excluded.count, last = excluded.last, last_ms = excluded.last_ms
-"""
-
-
-def touched_runs(rows: Iterable[Row]) -> list[tuple[int, int, list[int]]]:
-    """The minutes rows fall in, as runs of consecutive minutes with the tags seen in each:
-    [(start ms, end ms, tag ids)]. Streaming data is one run; a backfill adds a run of its own."""
-    rows = rows if isinstance(rows, list) else list(rows)
-    if not rows:
-        return []
-    stamps = [r[1] for r in rows]
-    low, high = min(stamps), max(stamps)
-    if high - low <= 10 * MINUTE_MS:  # the usual case, without a look at every row
-        return [(low - low % MINUTE_MS, high - high % MINUTE_MS + MINUTE_MS, sorted({r[0] for r in rows}))]
-    by_minute: dict[int, set[int]] = {}
-    for tag_id, ts, *_ in rows:
-        minute = ts - ts % MINUTE_MS
-        tags = by_minute.get(minute)
-        if tags is None:
-            by_minute[minute] = {tag_id}
-        else:
-            tags.add(tag_id)
-    runs: list[tuple[int, int, list[int]]] = []
-    start = end = None
-    tags_in_run: set[int] = set()
-    for minute in sorted(by_minute):
-        if end is not None and minute > end:
-            runs.append((start, end, sorted(tags_in_run)))  # type: ignore[arg-type]
-            start, tags_in_run = None, set()
-        if start is None:
-            start = minute
-        end = minute + MINUTE_MS
-        tags_in_run |= by_minute[minute]
-    if start is not None:
-        runs.append((start, end, sorted(tags_in_run)))  # type: ignore[arg-type]
-    return runs
-
-
-def refresh_rollups(cursor: Any, rows: Sequence[Row], postgres: bool) -> None:
-    for start, end, tags in touched_runs(rows):
-        if postgres:
-            cursor.execute(_ROLLUP_POSTGRES, (tags, start, end))
-        else:
-            for first in range(0, len(tags), 10_000):
-                part = tags[first:first + 10_000]
-                cursor.execute(_ROLLUP_SQLITE.format(tags=",".join("?" * len(part))), (*part, start, end))
+{_MERGE}"""
 
 
 # -- PostgreSQL: one partition per month -----------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -27,7 +27,7 @@ from synfab.core.ids import new_id
 WEB = Path(__file__).resolve().parent
 # Template prefix → package whose `templates/` it names (sub-contexts get a short prefix of their own).
 CONTEXTS_WITH_PAGES = {name: f"synfab.{name}" for name in
-                       ("plant", "catalog", "orders", "inventory", "people", "connect")} | {
+                       ("plant", "catalog", "orders", "inventory", "people", "connect", "telemetry")} | {
     "skills": "synfab.people.skills", "shipments": "synfab.orders.shipments",
     "terminal": "synfab.orders.terminal",
     "purchasing": "synfab.inventory.purchasing", "materials": "synfab.planning.materials",
@@ -74,6 +74,13 @@ def fmt_dt(value: datetime | None, tz: str | ZoneInfo | None = None, fmt: str = 
                            locale=current_locale())
 
 
+def fmt_ms(value: int | None, tz: str | ZoneInfo | None = None, fmt: str = "short") -> str:
+    """A machine-data time (milliseconds since 1970, UTC) in the site's time zone."""
+    if value is None:
+        return ""
+    return fmt_dt(datetime.fromtimestamp(value / 1000, UTC), tz, fmt)
+
+
 def fmt_date(value: date | None) -> str:
     return "" if value is None else format_date(value, format="yyyy-MM-dd", locale=current_locale())
 
@@ -110,7 +117,7 @@ def environment() -> Environment:
         _=_gettext, locale=current_locale, LOCALES=LOCALES, LANGUAGE_NAMES=LANGUAGE_NAMES, version=__version__,
         badge=badge, label=label, name=display_name, new_key=new_id,
     )
-    env.filters.update(qty=fmt_qty, dt=fmt_dt, d=fmt_date, label=label, name=display_name, e=escape)
+    env.filters.update(qty=fmt_qty, dt=fmt_dt, ms=fmt_ms, d=fmt_date, label=label, name=display_name, e=escape)
     return env
 
 

@@ -4,6 +4,7 @@ double tap or a resend after a dropped connection does nothing twice."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
@@ -26,6 +27,7 @@ from synfab.people.service import Principal
 from synfab.planning.schedule import service as schedule
 from synfab.plant import service as plant
 from synfab.plant.choices import Level
+from synfab.telemetry import service as machine_data
 from synfab.web.forms import checked as _checked
 from synfab.web.deps import SessionDep, UowDep, require
 from synfab.web.templating import NavItem, render
@@ -36,6 +38,7 @@ NAV = [NavItem(N_("Production"), N_("Operator terminal"), "/terminal", "work_ord
 
 Viewer = Annotated[Principal, require("work_order.view")]
 Worker = Annotated[Principal, require("work_order.change")]
+StopCoder = Annotated[Principal, require("equipment_data.change")]
 
 
 def _new_key() -> str:
@@ -58,9 +61,10 @@ def _dispatch_page(request: Request, session: Session, node_id: int, *, error: D
     if center.level not in TERMINAL_LEVELS:
         raise NotFound("work_center_not_found", _l("{code} is not a work center or a line.", code=center.code))
     down = schedule.open_breakdowns(session, [center.id])
+    machines = machine_data.machines_at(session, center.id) if center.level is Level.WORK_CENTER else []
     return render(request, "terminal/dispatch.html", center=center, ops=schedule.dispatch_list(session, center.id),
                   tz=plant.time_zone_of(session, center), down=down, key=_new_key(), error=error, done=done,
-                  status_code=error.status_code if error else 200)
+                  machines=machines, now_ms=int(time.time() * 1000), status_code=error.status_code if error else 200)
 
 
 @router.get("/work-centers/{node_id}", response_class=HTMLResponse)
@@ -87,6 +91,22 @@ def report_breakdown(node_id: int, request: Request, uow: UowDep, user: Worker, 
         return _dispatch_page(request, uow.session, node_id, error=exc)
     uow.commit()
     return RedirectResponse(f"/terminal/work-centers/{node_id}?done=breakdown", status_code=303)
+
+
+@router.post("/work-centers/{node_id}/stops/{interval_id}")
+def code_stop(node_id: int, interval_id: int, request: Request, uow: UowDep, user: StopCoder,
+              client_key: Annotated[str, Form()], reason_id: Annotated[str, Form()] = "") -> Response:
+    """Say why the machine stopped, from its reason tree, right at the machine."""
+    try:
+        if uow.claim_idempotency(client_key, "terminal.stop_reason") is None:
+            if not reason_id.strip().isdigit():
+                raise Invalid("stop_reason_required", _l("Choose why the machine stopped."))
+            machine_data.code_stop(uow, interval_id, int(reason_id))
+    except DomainError as exc:
+        uow.rollback()
+        return _dispatch_page(request, uow.session, node_id, error=exc)
+    uow.commit()
+    return RedirectResponse(f"/terminal/work-centers/{node_id}?done=stop_coded", status_code=303)
 
 
 def _operation(session: Session, operation_id: int) -> WorkOrderOperation:

@@ -64,6 +64,12 @@
         setTimeout(function () { toast.remove(); }, 12000);
       });
     });
+    // Topics that refresh part of a page instead of showing a toast: elements listen for "live-<topic>" on body.
+    ["machine"].forEach(function (topic) {
+      source.addEventListener(topic, function (evt) {
+        document.body.dispatchEvent(new CustomEvent("live-" + topic, { detail: JSON.parse(evt.data) }));
+      });
+    });
   }
 
   function init(root) { drawCharts(root); wireAutosubmit(root); }
