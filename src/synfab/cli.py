@@ -120,6 +120,8 @@ def demo(
     still: Annotated[bool, typer.Option("--still", help="Do not simulate: the factory stands still.")] = False,
     ticks: Annotated[int, typer.Option(min=0, help="With --no-serve: simulate this many ticks and print what "
                                                    "happened.")] = 0,
+    sim_tags: Annotated[int, typer.Option(min=0, help="Simulate at least this many machine tags (the demo has "
+                                                      "144): further process values on the OPC UA machines.")] = 0,
 ) -> None:
     """Create the demo auto-parts plant in a SQLite file and serve it while simulated people work the loop."""
     from synfab.sim.demo import DEMO_PASSWORD, DEMO_USERS, load_demo
@@ -143,7 +145,10 @@ def demo(
         return
     from synfab.sim.machines import DemoMachines
 
-    machines = DemoMachines(database, speed=speed)
+    from synfab.sim.demo_machines import BASE_TAGS, MACHINING
+
+    extra = max(0, -(-(sim_tags - BASE_TAGS) // len(MACHINING)))  # rounded up, per machining machine
+    machines = DemoMachines(database, speed=speed, extra_signals=extra)
     machines.start()
     lines += ["", f"Simulated machines: OPC UA at {machines.opcua.endpoint} (machining), Modbus TCP at "
                   f"{machines.modbus.host}:{machines.modbus.port} (assembly) — see /machines and /connectors."]

@@ -17,6 +17,7 @@ BENCHMARKS: dict[str, str] = {
     "ingest": "synfab.bench.ingest_bench:run",
     "opcua": "synfab.bench.opcua_bench:run",
     "materials": "synfab.bench.materials_bench:run",
+    "memory": "synfab.bench.memory_bench:run",
     "propagation": "synfab.bench.propagation_bench:run",
     "schedule": "synfab.bench.schedule_bench:run",
     "trace": "synfab.bench.trace_bench:run",

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, FastAPI, Request
 
 from synfab.connect import manager, service
+from synfab.telemetry.service import list_tags
 from synfab.connect.choices import ConnectorKind
 from synfab.connect.pipeline import TelemetryPipeline
 from synfab.connect.runtime import Reading, SourceError, now_ms
@@ -79,6 +80,25 @@ async def test_connection(connector_id: int, request: Request, session: SessionD
         raise Unavailable("connector_test_failed", _l("The connection test failed: {reason}", reason=str(exc))) \
             from None
     return {"ok": True, "summary": summary}
+
+
+@router.get("/connectors/{connector_id}/browse")
+async def browse(connector_id: int, session: SessionDep, user: Changer, node_id: str | None = None) -> dict[str, Any]:
+    """An OPC UA connector's server, one level at a time (default: the Objects folder), to pick nodes to map;
+    each child says whether it has children and, for variables, the address a tag would use."""
+    connector = service.get_connector(session, connector_id)
+    if connector.kind is not ConnectorKind.OPCUA:  # other sources say what they have by sending it (unmapped)
+        return {"node_id": node_id, "browsable": False, "children": []}
+    from synfab.connect.opcua.coordinator import browse as browse_server
+
+    try:
+        children = await browse_server(connector.config, connector.secret, node_id)
+    except SourceError as exc:
+        raise Unavailable("connector_test_failed", _l("The connection test failed: {reason}", reason=str(exc))) \
+            from None
+    mapped = {t.address for t in list_tags(session, connector_id=connector.id)}
+    return {"node_id": node_id, "browsable": True,
+            "children": [{**c, "mapped": c.get("node_id") in mapped} for c in children]}
 
 
 @router.get("/connectors/{connector_id}/quarantine")

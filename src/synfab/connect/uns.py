@@ -4,7 +4,9 @@ instead of polling synfab.
 
 - a machine's state: `…/<machine>/state` — retained (a new subscriber gets the current state at once), QoS 1;
 - every domain event: `…/<node>/events/<EventType>` at the node the event is about (else the enterprise), QoS 1,
-  not retained; the JSON carries the event's id, time, causation and correlation ids and its payload.
+  not retained; the JSON carries the event's id, time, causation and correlation ids and its payload;
+- a machine's count against its running operation: `…/<machine>/count` — retained, QoS 0, every minute
+  (`connect/jobs.py`).
 
 Delivered through the outbox (at least once; a subscriber tells repeats by the event id).
 """
@@ -111,9 +113,44 @@ def publish_event(publisher: UnsPublisher, db: Database, event: Event) -> None:
     publisher.publish(f"{base}/events/{event.type_name}", message, qos=1)
 
 
+_publishers: dict[tuple[str, str], UnsPublisher] = {}
+_publishers_lock = threading.Lock()
+
+
+def publisher_for(url: str, root: str = "") -> UnsPublisher:
+    """This process's publisher for a broker and root (one connection, shared by the outbox and the jobs)."""
+    with _publishers_lock:
+        publisher = _publishers.get((url, root))
+        if publisher is None:
+            publisher = _publishers[(url, root)] = UnsPublisher(url, root)
+        return publisher
+
+
+def publish_counts(db: Database, publisher: UnsPublisher) -> int:
+    """Each machine's parts against the operation running on it, retained; returns how many were published."""
+    from synfab.telemetry.board import status_board
+
+    published = 0
+    for machine in status_board_of_all(db, status_board):
+        topic = node_topic(db, machine.equipment_id)
+        if topic is None:
+            continue
+        publisher.publish(f"{topic}/count", {
+            "state": machine.state.value, "operation_id": machine.operation_id, "work_order": machine.work_order_code,
+            "produced": machine.counted_qty, "scrap": machine.scrap_qty, "planned": machine.planned_qty},
+            qos=0, retain=True)
+        published += 1
+    return published
+
+
+def status_board_of_all(db: Database, board: Any) -> list[Any]:
+    with db.session() as s:
+        return list(board(s))
+
+
 def register_uns(bus: MessageBus, url: str, root: str = "") -> UnsPublisher:
     """Publish every domain event (and machine states, retained) on the broker at `url`."""
-    publisher = UnsPublisher(url, root)
+    publisher = publisher_for(url, root)
 
     def deliver(db: Database, event: Event) -> None:
         publish_event(publisher, db, event)

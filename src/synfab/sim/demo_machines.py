@@ -11,8 +11,13 @@ from typing import Any
 OPCUA_CONNECTOR = "SIM-OPCUA"
 MODBUS_CONNECTOR = "SIM-MODBUS"
 SPARKPLUG_CONNECTOR = "SIM-SPB"
+SPARKPLUG_GROUP, SPARKPLUG_NODE = "SZ", "WASH-EDGE"
+SPARKPLUG_DEVICES = ("WSH-01", "WSH-02")  # the washers' bath meters
 MACHINING = ["CNC-01", "CNC-02", "DRL-01", "WSH-01", "LTH-01", "LTH-02", "GRD-01", "WSH-02"]
 ASSEMBLY = ["AS1-10", "AS1-20", "AS1-30", "AS1-40", "AS2-10", "AS2-20", "AS2-30", "AS2-40"]
+
+# The tags the demo maps by itself: 9 signals on each machining machine, 9 on each assembly station.
+BASE_TAGS = 9 * len(MACHINING) + 9 * len(ASSEMBLY)
 
 # OPC UA variable → (signal, data type, unit)
 OPCUA_SIGNALS = [

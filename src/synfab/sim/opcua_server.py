@@ -72,6 +72,11 @@ DRIFT_FROM_WEAR = 0.75  # temperature and vibration drift up above this wear: th
 log = logging.getLogger(__name__)
 
 
+def extra_signal(index: int) -> str:
+    """The name of a machine's `index`-th further process value (0-based): P001, P002, …"""
+    return f"P{index + 1:03d}"
+
+
 def node_id(machine: str, signal: str) -> str:
     return f"ns=2;s={machine}.{signal}"
 
@@ -109,11 +114,15 @@ class MachineState:
     stop_left_s: float = 0.0
     repair_left_s: float = 0.0
     wear: float = 0.0
+    # Further process values ("P001" …), a random walk each: for load and memory measurements.
+    extra: list[float] = field(default_factory=list)
 
     def values(self) -> dict[str, Any]:
-        return {"Running": self.running, "Alarm": self.alarm, "Mode": self.mode, "PartCount": self.part_count,
-                "ScrapCount": self.scrap_count, "SpindleSpeed": self.spindle_speed,
-                "Temperature": self.temperature, "Vibration": self.vibration, "Sequence": self.sequence}
+        values = {"Running": self.running, "Alarm": self.alarm, "Mode": self.mode, "PartCount": self.part_count,
+                  "ScrapCount": self.scrap_count, "SpindleSpeed": self.spindle_speed,
+                  "Temperature": self.temperature, "Vibration": self.vibration, "Sequence": self.sequence}
+        values.update((extra_signal(i), v) for i, v in enumerate(self.extra))
+        return values
 
 
 class _UserManager:
@@ -141,7 +150,8 @@ class MachiningSim:
     """The machining machines and the OPC UA server that serves them."""
 
     def __init__(self, machines: Sequence[str] = MACHINING, port: int | None = None, host: str = "127.0.0.1",
-                 seed: int = 7, security: ServerSecurity | None = None, record: bool = False) -> None:
+                 seed: int = 7, security: ServerSecurity | None = None, record: bool = False,
+                 extra_signals: int = 0) -> None:
         if not machines or len(set(machines)) != len(machines):
             raise ValueError("MachiningSim needs at least one machine, with unique codes")
         self.host = host
@@ -154,7 +164,8 @@ class MachiningSim:
                 code, cycle_time_s=round(self._rng.uniform(45, 120), 1),
                 nominal_rpm=round(self._rng.choice([3000, 4500, 6000, 8000, 12000])
                                   * self._rng.uniform(0.9, 1.1)),
-                wear_per_s=self._rng.uniform(*WEAR_PER_HOUR) / 3600)
+                wear_per_s=self._rng.uniform(*WEAR_PER_HOUR) / 3600,
+                extra=[round(self._rng.uniform(20, 80), 2) for _ in range(extra_signals)])
         self._record = _Published() if record else None
         self._last: dict[str, tuple[Any, dt.datetime]] = {}
         self._lock = threading.Lock()
@@ -241,6 +252,10 @@ class MachiningSim:
             for signal, vtype in SIGNALS.items():
                 await machine.add_variable(ua.NodeId(f"{code}.{signal}", ns), ua.QualifiedName(signal, ns),
                                            ua.Variant(_initial(vtype), vtype))
+            for i in range(len(self.machines[code].extra)):
+                signal = extra_signal(i)
+                await machine.add_variable(ua.NodeId(f"{code}.{signal}", ns), ua.QualifiedName(signal, ns),
+                                           ua.Variant(0.0, ua.VariantType.Double))
         # A restarted server serves each value as it was last published, with its own timestamp.
         with self._lock:
             values = [(node_id(code, s), v) for code, state in self.machines.items()
@@ -360,6 +375,8 @@ class MachiningSim:
                 for _ in range(steps):
                     if step > 0:
                         self._step(state, step)
+                if state.extra and dt_s > 0:
+                    state.extra = [round(v + self._rng.gauss(0, 0.2), 3) for v in state.extra]
                 if self.running:
                     values.extend(self._next_values(state))
         if values:

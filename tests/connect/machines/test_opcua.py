@@ -379,3 +379,29 @@ def test_another_implementation_node_opcua_is_browsed_and_subscribed(node_opcua:
     assert len(intake.values(fast)) >= 20, len(intake.values(fast))
     assert 2 <= len(intake.values(slow)) <= 6, len(intake.values(slow))
     assert intake.duplicates() == 0
+
+
+def test_the_api_browses_a_connector_server_and_marks_what_is_mapped(db, plant, sim: MachiningSim) -> None:  # type: ignore[no-untyped-def]
+    from synfab.connect.choices import ConnectorKind
+    from synfab.connect.schemas import ConnectorCreate
+    from synfab.connect.service import create_connector
+    from synfab.telemetry.schemas import TagCreate
+    from synfab.telemetry.service import create_tag
+    from tests.conftest import add_user, make_client, sign_in
+
+    with db.uow() as uow:
+        c = create_connector(uow, ConnectorCreate(code="PLC", name="PLC", kind=ConnectorKind.OPCUA, site_id=plant.site,
+                                                  config={"endpoint": sim.endpoint}))
+        create_tag(uow, TagCreate(connector_id=c.id, address=node_id(MACHINES[0], "Temperature"),
+                                  equipment_id=plant.wc1, signal="temperature"))
+        uow.commit()
+    add_user(db, "eng", "engineer", plant.site)
+    add_user(db, "it", "it_admin", plant.site)
+    client = make_client(db)
+    sign_in(client, "eng")
+    assert client.get(f"/api/v1/connectors/{c.id}/browse").status_code == 403  # engineers see, IT connects
+    sign_in(client, "it")
+    machine = client.get(f"/api/v1/connectors/{c.id}/browse",
+                         params={"node_id": f"ns=2;s={MACHINES[0]}"}).json()["children"]
+    temperature = next(n for n in machine if n["node_id"] == node_id(MACHINES[0], "Temperature"))
+    assert temperature["mapped"] and not next(n for n in machine if n["browse_name"].endswith("Alarm"))["mapped"]

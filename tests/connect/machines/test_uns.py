@@ -14,7 +14,7 @@ import paho.mqtt.client as mqtt
 
 from synfab.connect.pipeline import TelemetryPipeline
 from synfab.connect.runtime import Reading
-from synfab.connect.uns import register_uns
+from synfab.connect.uns import publish_counts, register_uns
 from synfab.core.db import Database
 from synfab.core.outbox import OutboxDispatcher
 from tests.telemetry.conftest import T0, machine  # noqa: F401 - the fixture
@@ -63,12 +63,21 @@ def test_states_and_events_reach_the_unified_namespace(db: Database, machine: di
         assert got.wait(5) and late_seen[state_topic]["retain"] and late_seen[state_topic]["data"]["state"] == "down"
         late.loop_stop()
         late.disconnect()
+        # Counts, retained, every minute from the server's job (called here directly).
+        assert publish_counts(db, publisher) == 1
+        count_topic = f"{root}/ENT/SH/MACH/L1/WC1/count"
+        deadline = time.monotonic() + 10
+        while count_topic not in seen:
+            assert time.monotonic() < deadline, f"no count on {count_topic}"
+            time.sleep(0.05)
+        assert seen[count_topic]["data"]["state"] == "down" and seen[count_topic]["retain"] is False  # live copy
     finally:
         listener.loop_stop()
         listener.disconnect()
         cleaner = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
         parts = urlsplit(mqtt_url)
         cleaner.connect(parts.hostname, parts.port or 1883)
-        cleaner.publish(f"{root}/ENT/SH/MACH/L1/WC1/state", b"", retain=True).wait_for_publish(5)  # clear it
+        for kind in ("state", "count"):  # clear the retained messages
+            cleaner.publish(f"{root}/ENT/SH/MACH/L1/WC1/{kind}", b"", retain=True).wait_for_publish(5)
         cleaner.disconnect()
         publisher.close()
