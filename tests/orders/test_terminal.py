@@ -4,6 +4,7 @@ backflush — and the stock ledger and genealogy following by themselves."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -77,6 +78,28 @@ def inventory_lot(code: str, material: int, expires: date | None) -> object:
     from synfab.inventory.schemas import LotCreate
 
     return LotCreate(code=code, material_id=material, received_on=date(2026, 1, 2), expires_on=expires)
+
+
+@pytest.fixture
+def at_work() -> Iterator[None]:
+    """The clock moved to the next weekday 09:00 in Shanghai (it keeps running): inside the day shift, so a
+    breakdown reported "now" falls before the work it should move, whatever time the tests run at."""
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from synfab.core import clock
+
+    real = datetime.now(UTC)
+    local = real.astimezone(ZoneInfo("Asia/Shanghai"))
+    target = local.replace(hour=9, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    while target.isoweekday() > 5:
+        target += timedelta(days=1)
+    offset = target - real
+    clock.set_clock(lambda: datetime.now(UTC) + offset)
+    try:
+        yield
+    finally:
+        clock.set_clock(None)
 
 
 @pytest.fixture
@@ -255,7 +278,7 @@ def test_the_terminal_pages_work_an_operation_in_both_languages(db: Database, pl
         assert "WIP-L1" in done.text  # the piston output went to the caliper line's WIP
 
 
-def test_a_breakdown_reported_at_the_terminal_moves_the_schedule(db: Database, plant: MiniPlant,
+def test_a_breakdown_reported_at_the_terminal_moves_the_schedule(db: Database, plant: MiniPlant, at_work: None,
                                                                   floor: Floor) -> None:
     from synfab.planning.schedule import service as schedule
 

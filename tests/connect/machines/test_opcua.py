@@ -335,12 +335,16 @@ def node_opcua(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                                env={**os.environ, "NODE_PATH": str(modules)})
     try:
         started = time.monotonic()
+        said = []  # node-opcua may warn first (its node version, a new PKI folder) before it is ready
         line = process.stdout.readline() if process.stdout else ""
+        while line and not line.startswith("READY") and time.monotonic() - started < 60:
+            said.append(line)
+            line = process.stdout.readline() if process.stdout else ""
         if not line.startswith("READY"):
             process.kill()
             errors = process.stderr.read() if process.stderr else ""
-            raise AssertionError(f"node-opcua server did not start: {line}{errors}")
-        assert time.monotonic() - started < 30
+            raise AssertionError(f"node-opcua server did not start: {''.join(said)}{line}{errors}")
+        assert time.monotonic() - started < 60
         yield f"opc.tcp://127.0.0.1:{port}/interop"
     finally:
         process.terminate()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
+from synfab.core import clock
 from synfab.core.db import Database
 from tests.conftest import MiniPlant
 from tests.planning.materials.conftest import Scene
@@ -14,10 +17,15 @@ D = Decimal
 
 
 @pytest.fixture
-def scene(db: Database, plant: MiniPlant) -> Scene:
+def scene(db: Database, plant: MiniPlant) -> Iterator[Scene]:
+    """The materials scene on its day (2026-11-23 in Shanghai): purchase order codes carry the site's date."""
     from tests.planning.materials.conftest import build_scene
 
-    return build_scene(db, plant)
+    clock.set_clock(lambda: datetime(2026, 11, 23, 2, 0, tzinfo=UTC))
+    try:
+        yield build_scene(db, plant)
+    finally:
+        clock.set_clock(None)
 
 
 def speak(client, locale: str) -> None:  # type: ignore[no-untyped-def]
